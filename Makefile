@@ -1,0 +1,30 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install demo test lint bench clean
+
+install:
+	@# EGL + Mesa llvmpipe for headless MuJoCo rendering; installed only when missing.
+	@if ! ldconfig -p 2>/dev/null | grep -q libEGL.so.1; then \
+		(command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq libegl1 libgl1 libgles2 libegl-mesa0 >/dev/null) || echo "warning: could not install EGL libraries"; \
+	fi
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+
+demo:
+	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128
+	$(BIN)/robosynth preview episodes/ --out episodes/preview.png
+
+test:
+	$(BIN)/python -m pytest
+
+lint:
+	$(BIN)/ruff check .
+
+bench:
+	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md
+
+clean:
+	rm -rf episodes build *.egg-info

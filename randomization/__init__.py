@@ -1,0 +1,1 @@
+"""robosynth: randomization package."""
