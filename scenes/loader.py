@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,15 @@ def _format_loc(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("function-after[_check(), CameraSpec]",) or str(part).startswith(("function-", "tuple[")):
+        elif str(part).startswith(("function-", "tuple[")):
             continue
         else:
             out += ("." if out else "") + str(part)
     return out or "scene"
+
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*"
+_SUBFIELD = re.compile(rf"^({_IDENT}(?:\.{_IDENT})*): (.+)$")
 
 
 def format_validation_error(err: ValidationError) -> str:
@@ -47,6 +52,10 @@ def format_validation_error(err: ValidationError) -> str:
         msg = f"must be >= {e['ctx']['ge']}"
     if e.get("type") == "less_than_equal":
         msg = f"must be <= {e['ctx']['le']}"
+    m = _SUBFIELD.match(msg) if e.get("type") == "value_error" else None
+    if m:  # a model validator named the field itself: "objects[0]" + "size: ..." -> "objects[0].size: ..."
+        sub, msg = m.group(1), m.group(2)
+        loc = sub if loc == "scene" else loc + ("" if sub.startswith("[") else ".") + sub
     return f"{loc}: {msg}"
 
 
@@ -93,7 +102,8 @@ def load_yaml_file(path: Path) -> Any:
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "invalid YAML"
+        lines = str(exc).splitlines()
+        first = getattr(exc, "problem", None) or (lines[0] if lines else "invalid YAML")
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise SceneError(f"scene file '{path}' is not valid YAML{where}: {first}") from None
