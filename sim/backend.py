@@ -69,8 +69,11 @@ class Backend(Protocol):
     def step(self, n: int = 1) -> None:
         """Advance the physics by ``n`` timesteps; raise PhysicsError on NaN/inf or engine warnings."""
 
-    def get_state(self) -> np.ndarray:
-        """Return the full state (float64) that ``set_state`` restores exactly."""
+    def get_state(self, exact: bool = True) -> np.ndarray:
+        """Return the full state (float64) that ``set_state`` restores exactly.
+
+        ``exact=False`` may skip engine-side snapshots (PyBullet) when the state is only logged.
+        """
 
     def set_state(self, state: np.ndarray) -> None:
         """Restore a state returned by ``get_state`` so that continuing is bit-identical."""

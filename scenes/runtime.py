@@ -1,0 +1,75 @@
+"""A scene running on one backend: controller + task + observation, one control step at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from scenes.spec import SceneSpec
+from scenes.tasks import make_task
+from scenes.tasks.base import robot_obs
+from sim.backend import Backend, make_backend
+from sim.control import Controller
+from sim.errors import PhysicsError
+
+
+@dataclass
+class StepResult:
+    """What one control step returns."""
+
+    obs: dict[str, np.ndarray]
+    reward: float
+    terminated: bool
+    truncated: bool
+    info: dict = field(default_factory=dict)
+
+
+class Simulation:
+    """Runs a SceneSpec on a backend with the scene's controller and task."""
+
+    def __init__(self, spec: SceneSpec, backend: str | Backend, scene_dir: Path | None = None):
+        self.spec = spec
+        self.backend: Backend = make_backend(backend) if isinstance(backend, str) else backend
+        self.backend.build(spec, scene_dir)
+        self.controller = Controller(spec.robot)
+        self.task = make_task(spec)
+        self.substeps = spec.physics.substeps
+        self.t = 0
+
+    def reset(self, task_rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Reset the world, let the task place its objects, and return the first observation."""
+        self.backend.reset()
+        self.task.reset(self.backend, task_rng)
+        q = self.backend.joint_positions()
+        self.controller.reset(q[:7], float(q[7]))
+        self.t = 0
+        return self.observe()
+
+    def observe(self) -> dict[str, np.ndarray]:
+        """Return the low-dim observation dict (robomimic key names, float32)."""
+        obs = robot_obs(self.backend)
+        obs["object"] = self.task.object_obs(self.backend)
+        return obs
+
+    def step(self, action: np.ndarray) -> StepResult:
+        """Apply one action for ``substeps`` physics steps; physics blow-ups end the episode as failed."""
+        q_arm, finger = self.controller.targets(action)
+        self.backend.set_joint_targets(q_arm, finger)
+        self.t += 1
+        try:
+            self.backend.step(self.substeps)
+        except PhysicsError as exc:
+            return StepResult({}, 0.0, True, False, {"success": False, "failure_reason": str(exc)})
+        obs = self.observe()
+        if not all(np.isfinite(v).all() for v in obs.values()):
+            return StepResult({}, 0.0, True, False, {"success": False, "failure_reason": "non-finite observation"})
+        success = self.task.success(self.backend)
+        reward = self.task.reward(self.backend)
+        truncated = self.t >= self.spec.task.horizon and not success
+        return StepResult(obs, reward, success, truncated, {"success": success, "failure_reason": ""})
+
+    def close(self) -> None:
+        """Release the engine."""
+        self.backend.close()

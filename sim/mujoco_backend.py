@@ -1,0 +1,333 @@
+"""MuJoCo backend: compiles a SceneSpec through ``mujoco.MjSpec`` and runs it.
+
+The Panda comes from pybullet_data's URDF (the same file PyBullet loads) with ``package://`` resolved,
+visual meshes kept and fixed links not fused, so link names match PyBullet's. Position actuators are
+added for the 7 arm joints and both fingers; arm links get gravity compensation.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from scenes.spec import ObjectSpec, SceneSpec
+from sim.assets import panda_urdf_text, resolve_asset
+from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
+from sim.errors import BackendError, PhysicsError
+from sim.segmentation import instance_table
+
+VISUAL_GROUP = 1
+COLLISION_GROUP = 3  # hidden by the default renderer geomgroup mask
+
+
+def _import_mujoco():
+    import mujoco
+
+    return mujoco
+
+
+def _load_panda_spec(mujoco, spec: SceneSpec):
+    text, _ = panda_urdf_text()
+    compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
+    start = text.index("<robot")
+    end = text.index(">", start) + 1
+    text = text[:end] + compiler + text[end:]
+    ms = mujoco.MjSpec.from_string(text)
+    ms.modelname = spec.name
+    base = ms.body("panda_link0")
+    base.pos = list(spec.robot.base.pos)
+    base.quat = list(spec.robot.base.quat)
+    for g in ms.geoms:
+        if g.contype == 0 and g.conaffinity == 0:
+            g.group = VISUAL_GROUP
+            g.rgba = [0.95, 0.95, 0.95, 1.0]
+        else:
+            g.group = COLLISION_GROUP
+    for b in ms.bodies:
+        if b.name.startswith("panda_link") or b.name == "panda_hand":
+            b.gravcomp = 1.0
+    return ms
+
+
+def _add_actuators(mujoco, ms, spec: SceneSpec) -> None:
+    ctrl = spec.robot.controller
+    for jn in ARM_JOINTS:
+        j = ms.joint(jn)
+        j.armature = 0.1
+        j.damping = [1.0, 0.0, 0.0]
+        a = ms.add_actuator(name=f"act_{jn}", target=jn, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        a.set_to_position(kp=ctrl.arm_kp, kv=ctrl.arm_kv)
+        effort = 87.0 if jn in ARM_JOINTS[:4] else 12.0
+        a.forcelimited = 1
+        a.forcerange = [-effort, effort]
+        a.ctrlrange = list(j.range)
+        a.ctrllimited = 1
+    for jn in FINGER_JOINTS:
+        a = ms.add_actuator(name=f"act_{jn}", target=jn, trntype=mujoco.mjtTrn.mjTRN_JOINT)
+        a.set_to_position(kp=ctrl.gripper_kp, kv=0.1 * ctrl.gripper_kp**0.5 * 2)
+        a.forcelimited = 1
+        a.forcerange = [-ctrl.gripper_force, ctrl.gripper_force]
+
+
+def _geom_size(o: ObjectSpec) -> list[float]:
+    s = list(o.size)
+    if o.shape == "box":
+        return [v / 2 for v in s]
+    if o.shape == "sphere":
+        return [s[0], 0, 0]
+    return [s[0], s[1] / 2, 0]  # cylinder / capsule: radius, half-length
+
+
+def _add_object(mujoco, ms, o: ObjectSpec, scene_dir) -> None:
+    body = ms.worldbody.add_body(name=o.name, pos=list(o.pose.pos), quat=list(o.pose.quat))
+    if not o.fixed:
+        body.add_freejoint(name=f"{o.name}_free")
+    types = {
+        "box": mujoco.mjtGeom.mjGEOM_BOX,
+        "sphere": mujoco.mjtGeom.mjGEOM_SPHERE,
+        "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
+        "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
+    }
+    g = body.add_geom(name=o.name, rgba=list(o.rgba), friction=[o.friction, 0.005, 0.0001])
+    if o.shape in types:
+        g.type = types[o.shape]
+        g.size = _geom_size(o)
+    elif o.shape == "mesh":
+        path = resolve_asset(o.asset or "", scene_dir)
+        mesh = ms.add_mesh(name=f"{o.name}_mesh", file=str(path), scale=[o.scale] * 3)
+        g.type = mujoco.mjtGeom.mjGEOM_MESH
+        g.meshname = mesh.name
+    else:
+        raise BackendError(f"objects '{o.name}': shape '{o.shape}' is not supported on mujoco yet")
+    g.mass = o.mass
+    if not o.collide:
+        g.contype = 0
+        g.conaffinity = 0
+
+
+def _add_cameras(ms, spec: SceneSpec) -> None:
+    from renderers.scene_cameras import add_mujoco_cameras
+
+    add_mujoco_cameras(ms, spec)
+
+
+def compile_spec(spec: SceneSpec, scene_dir=None):
+    """Return (MjSpec, MjModel) for a scene."""
+    mujoco = _import_mujoco()
+    ms = _load_panda_spec(mujoco, spec)
+    _add_actuators(mujoco, ms, spec)
+    ms.option.timestep = spec.physics.timestep
+    ms.option.gravity = list(spec.physics.gravity)
+    ms.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
+    ms.visual.headlight.ambient = [0.1, 0.1, 0.1]
+    ms.visual.headlight.diffuse = [0.2, 0.2, 0.2]
+    ms.visual.headlight.specular = [0.0, 0.0, 0.0]
+    if spec.floor:
+        ms.worldbody.add_geom(
+            name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[5, 5, 0.05], rgba=list(spec.floor_rgba)
+        )
+    for o in spec.objects:
+        _add_object(mujoco, ms, o, scene_dir)
+    for light in spec.lights:
+        ms.worldbody.add_light(
+            name=light.name,
+            pos=list(light.pos),
+            dir=list(light.dir),
+            diffuse=list(light.diffuse),
+            ambient=list(light.ambient),
+            specular=list(light.specular),
+            castshadow=light.cast_shadow,
+            type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL if light.directional else mujoco.mjtLightType.mjLIGHT_SPOT,
+        )
+    _add_cameras(ms, spec)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*obj_decoder.*")
+            model = ms.compile()
+    except ValueError as exc:
+        raise BackendError(f"mujoco could not compile scene '{spec.name}': {exc}") from None
+    return ms, model
+
+
+class MujocoBackend:
+    """A live MuJoCo world (one MjModel/MjData per instance)."""
+
+    name = "mujoco"
+
+    def __init__(self) -> None:
+        self.spec: SceneSpec | None = None
+        self.mjspec = None
+        self.model = None
+        self.data = None
+        self._mj = None
+
+    # -- build -----------------------------------------------------------------------------------
+    def build(self, spec: SceneSpec, scene_dir=None) -> None:
+        """Compile ``spec`` into a fresh MjModel/MjData."""
+        self._mj = _import_mujoco()
+        self.spec = spec
+        self.mjspec, self.model = compile_spec(spec, scene_dir)
+        self.data = self._mj.MjData(self.model)
+        m = self.model
+        mj = self._mj
+        self._arm_qadr = np.array([m.jnt_qposadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in ARM_JOINTS])
+        self._arm_dadr = np.array([m.jnt_dofadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in ARM_JOINTS])
+        self._fin_qadr = np.array(
+            [m.jnt_qposadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS]
+        )
+        self._fin_dadr = np.array([m.jnt_dofadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS])
+        self._body_ids = {
+            mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i): i for i in range(m.nbody) if mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i)
+        }
+        self._state_kind = mj.mjtState.mjSTATE_INTEGRATION
+        self._state_size = mj.mj_stateSize(m, self._state_kind)
+        self._free_qadr = {}
+        for o in spec.objects:
+            if not o.fixed:
+                jid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, f"{o.name}_free")
+                self._free_qadr[o.name] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
+        self._instances = instance_table(spec)
+        self.reset()
+
+    def reset(self) -> None:
+        """Reset to the spec's initial state at time 0."""
+        mj = self._mj
+        mj.mj_resetData(self.model, self.data)
+        q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
+        self.set_joint_positions(q)
+        mj.mj_forward(self.model, self.data)
+
+    # -- stepping and state --------------------------------------------------------------------------
+    def step(self, n: int = 1) -> None:
+        """Advance ``n`` timesteps; raise PhysicsError on NaN/inf or a MuJoCo instability warning."""
+        mj = self._mj
+        before = int(self.data.warning[mj.mjtWarning.mjWARN_BADQACC].number)
+        for _ in range(n):
+            mj.mj_step(self.model, self.data)
+        bad = int(self.data.warning[mj.mjtWarning.mjWARN_BADQACC].number) > before
+        if bad or not (np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()):
+            raise PhysicsError("mujoco: simulation became unstable (NaN/inf or bad acceleration)")
+
+    def get_state(self, exact: bool = True) -> np.ndarray:
+        """Return the mjSTATE_INTEGRATION state vector (time, qpos, qvel, act, warmstart, ctrl, ...).
+
+        MuJoCo's integration state is always exact; ``exact`` exists for protocol symmetry.
+        """
+        out = np.empty(self._state_size, dtype=np.float64)
+        self._mj.mj_getState(self.model, self.data, out, self._state_kind)
+        return out
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Restore a state from ``get_state`` exactly (then recompute derived quantities)."""
+        state = np.asarray(state, dtype=np.float64)
+        if state.shape != (self._state_size,):
+            raise ValueError(f"mujoco state has size {self._state_size}, got {state.shape}")
+        self._mj.mj_setState(self.model, self.data, state, self._state_kind)
+        self._mj.mj_forward(self.model, self.data)
+
+    # -- queries -----------------------------------------------------------------------------------
+    def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (pos, quat wxyz) of a body in the world frame."""
+        i = self._body_ids[name]
+        return self.data.xpos[i].copy(), self.data.xquat[i].copy()
+
+    def set_body_pose(self, name: str, pos, quat) -> None:
+        """Teleport a free object (or move a fixed one's body frame) with zero velocity."""
+        if name in self._free_qadr:
+            qa, da = self._free_qadr[name]
+            self.data.qpos[qa : qa + 3] = pos
+            self.data.qpos[qa + 3 : qa + 7] = quat
+            self.data.qvel[da : da + 6] = 0.0
+        else:
+            i = self._body_ids[name]
+            self.model.body_pos[i] = pos
+            self.model.body_quat[i] = quat
+        self._mj.mj_forward(self.model, self.data)
+
+    def joint_positions(self) -> np.ndarray:
+        """Return the 9 robot joint positions."""
+        return np.concatenate([self.data.qpos[self._arm_qadr], self.data.qpos[self._fin_qadr]])
+
+    def joint_velocities(self) -> np.ndarray:
+        """Return the 9 robot joint velocities."""
+        return np.concatenate([self.data.qvel[self._arm_dadr], self.data.qvel[self._fin_dadr]])
+
+    def set_joint_positions(self, q: np.ndarray) -> None:
+        """Teleport the robot joints (zero velocity) and hold them there."""
+        q = np.asarray(q, float)
+        self.data.qpos[self._arm_qadr] = q[:7]
+        self.data.qpos[self._fin_qadr] = q[7:9]
+        self.data.qvel[self._arm_dadr] = 0.0
+        self.data.qvel[self._fin_dadr] = 0.0
+        self.set_joint_targets(q[:7], float(q[7]))
+        self._mj.mj_forward(self.model, self.data)
+
+    def set_joint_targets(self, q_arm: np.ndarray, finger: float) -> None:
+        """Set the position targets of the arm and both fingers."""
+        self.data.ctrl[:7] = q_arm
+        self.data.ctrl[7:9] = finger
+
+    def contacts(self) -> list[Contact]:
+        """Return active contacts between named bodies."""
+        mj, m, d = self._mj, self.model, self.data
+        out = []
+        f6 = np.zeros(6)
+        for k in range(d.ncon):
+            c = d.contact[k]
+            b1 = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[c.geom1])) or "world"
+            b2 = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[c.geom2])) or "world"
+            if b1 == "world" and m.geom_type[c.geom1] == mj.mjtGeom.mjGEOM_PLANE:
+                b1 = "floor"
+            if b2 == "world" and m.geom_type[c.geom2] == mj.mjtGeom.mjGEOM_PLANE:
+                b2 = "floor"
+            mj.mj_contactForce(m, d, k, f6)
+            out.append(Contact(b1, b2, tuple(float(x) for x in c.pos), float(f6[0])))
+        return out
+
+    def instance_of_geom(self) -> np.ndarray:
+        """Return an array mapping MuJoCo geom id -> instance id (0 for geoms outside the table)."""
+        mj, m = self._mj, self.model
+        by_body = {i.body: i.id for i in self._instances}
+        out = np.zeros(m.ngeom + 1, dtype=np.int32)
+        for g in range(m.ngeom):
+            gname = mj.mj_id2name(m, mj.mjtObj.mjOBJ_GEOM, g)
+            bname = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g]))
+            key = "floor" if gname == "floor" else bname
+            out[g] = by_body.get(key, 0)
+        return out
+
+    def instances(self):
+        """Return the instance table of this world."""
+        return list(self._instances)
+
+    def model_xml(self) -> str:
+        """Return the compiled scene as MJCF text."""
+        return self.mjspec.to_xml()
+
+    def info(self) -> WorldInfo:
+        """Describe the compiled world."""
+        mj, m = self._mj, self.model
+
+        def names(kind, n):
+            return tuple(mj.mj_id2name(m, kind, i) or f"<{i}>" for i in range(n))
+
+        return WorldInfo(
+            backend=self.name,
+            engine_version=mj.__version__,
+            bodies=names(mj.mjtObj.mjOBJ_BODY, m.nbody)[1:],
+            joints=names(mj.mjtObj.mjOBJ_JOINT, m.njnt),
+            actuators=names(mj.mjtObj.mjOBJ_ACTUATOR, m.nu),
+            cameras=names(mj.mjtObj.mjOBJ_CAMERA, m.ncam),
+            extra={"nq": str(m.nq), "nv": str(m.nv), "ngeom": str(m.ngeom)},
+        )
+
+    @property
+    def engine_version(self) -> str:
+        """Return the MuJoCo version string."""
+        return _import_mujoco().__version__
+
+    def close(self) -> None:
+        """Drop the model and data."""
+        self.model = None
+        self.data = None

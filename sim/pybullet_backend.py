@@ -1,0 +1,365 @@
+"""PyBullet backend: compiles a SceneSpec into its own ``BulletClient`` (DIRECT, no GUI).
+
+The Panda is pybullet_data's ``franka_panda/panda.urdf`` (the file the MuJoCo backend also loads), with
+inertia taken from the URDF and body damping removed so both engines integrate the same model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections import OrderedDict
+
+import numpy as np
+
+from scenes.spec import ObjectSpec, SceneSpec
+from sim.assets import pybullet_data_dir, resolve_asset
+from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
+from sim.errors import BackendError, PhysicsError
+from sim.segmentation import instance_table
+from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
+
+ARM_EFFORT = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
+
+
+SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
+
+
+def _flush_c_stdout() -> None:
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence PyBullet's C-level banner (printed on import/connect) so CLI output stays clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        _flush_c_stdout()
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _new_client():
+    with _quiet_stdout():
+        import pybullet
+        from pybullet_utils.bullet_client import BulletClient
+
+        return pybullet, BulletClient(connection_mode=pybullet.DIRECT)
+
+
+class PybulletBackend:
+    """A live PyBullet world with its own physics client."""
+
+    name = "pybullet"
+
+    def __init__(self) -> None:
+        self.spec: SceneSpec | None = None
+        self.client = None
+        self._pb = None
+
+    # -- build -----------------------------------------------------------------------------------
+    def build(self, spec: SceneSpec, scene_dir=None) -> None:
+        """Create a fresh client and load the scene into it."""
+        self.close()
+        self._pb, self.client = _new_client()
+        self.spec = spec
+        c, pb = self.client, self._pb
+        c.setPhysicsEngineParameter(
+            fixedTimeStep=spec.physics.timestep, numSubSteps=0, deterministicOverlappingPairs=1
+        )
+        c.setGravity(*spec.physics.gravity)
+        self._names: dict[tuple[int, int], str] = {}
+        self._bodies: dict[str, tuple[int, int]] = {}
+        self._load_robot(spec)
+        if spec.floor:
+            self._add_floor(spec)
+        for o in spec.objects:
+            self._add_object(o, scene_dir)
+        for uid in range(c.getNumBodies()):
+            for link in range(-1, c.getNumJoints(uid)):
+                c.changeDynamics(uid, link, linearDamping=0.0, angularDamping=0.0)
+        self._movable = [u for u in self._object_uids.values() if u >= 0]
+        self._instances = instance_table(spec)
+        self._targets = np.zeros(9)
+        self._snapshots: OrderedDict[bytes, int] = OrderedDict()
+        self.time = 0.0
+        self.reset()
+
+    def _load_robot(self, spec: SceneSpec) -> None:
+        c, pb = self.client, self._pb
+        path = pybullet_data_dir() / "franka_panda" / "panda.urdf"
+        self.robot = c.loadURDF(
+            str(path),
+            basePosition=list(spec.robot.base.pos),
+            baseOrientation=quat_wxyz_to_xyzw(spec.robot.base.quat),
+            useFixedBase=True,
+            flags=pb.URDF_USE_INERTIA_FROM_FILE,
+        )
+        self._joint_index: dict[str, int] = {}
+        self._names[(self.robot, -1)] = c.getBodyInfo(self.robot)[0].decode()
+        self._bodies[self._names[(self.robot, -1)]] = (self.robot, -1)
+        for j in range(c.getNumJoints(self.robot)):
+            ji = c.getJointInfo(self.robot, j)
+            self._joint_index[ji[1].decode()] = j
+            link = ji[12].decode()
+            self._names[(self.robot, j)] = link
+            self._bodies[link] = (self.robot, j)
+            c.setJointMotorControl2(self.robot, j, pb.VELOCITY_CONTROL, force=0.0)
+        self._arm = [self._joint_index[n] for n in ARM_JOINTS]
+        self._fingers = [self._joint_index[n] for n in FINGER_JOINTS]
+        for f in self._fingers:
+            c.changeDynamics(self.robot, f, lateralFriction=1.0)
+        self._object_uids: dict[str, int] = {}
+
+    def _add_floor(self, spec: SceneSpec) -> None:
+        c, pb = self.client, self._pb
+        col = c.createCollisionShape(pb.GEOM_PLANE)
+        vis = c.createVisualShape(pb.GEOM_BOX, halfExtents=[5, 5, 0.0005], rgbaColor=list(spec.floor_rgba),
+                                  visualFramePosition=[0, 0, -0.0005])
+        uid = c.createMultiBody(0, col, vis, [0, 0, 0])
+        self._names[(uid, -1)] = "floor"
+        self._bodies["floor"] = (uid, -1)
+        self._floor = uid
+
+    def _add_object(self, o: ObjectSpec, scene_dir) -> None:
+        c, pb = self.client, self._pb
+        mass = 0.0 if o.fixed else o.mass
+        pos, orn = list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat)
+        if o.shape == "urdf":
+            uid = c.loadURDF(str(resolve_asset(o.asset or "", scene_dir)), pos, orn, useFixedBase=o.fixed,
+                             globalScaling=o.scale)
+        else:
+            kw_col, kw_vis = self._shape_kwargs(o, scene_dir)
+            col = c.createCollisionShape(**kw_col) if o.collide else -1
+            vis = c.createVisualShape(rgbaColor=list(o.rgba), **kw_vis)
+            uid = c.createMultiBody(mass, col, vis, pos, orn)
+        c.changeDynamics(uid, -1, lateralFriction=o.friction)
+        self._names[(uid, -1)] = o.name
+        self._bodies[o.name] = (uid, -1)
+        self._object_uids[o.name] = uid if not o.fixed else -1
+
+    def _shape_kwargs(self, o: ObjectSpec, scene_dir) -> tuple[dict, dict]:
+        pb = self._pb
+        s = o.size
+        if o.shape == "box":
+            kw = {"shapeType": pb.GEOM_BOX, "halfExtents": [v / 2 for v in s]}
+            return kw, dict(kw)
+        if o.shape == "sphere":
+            kw = {"shapeType": pb.GEOM_SPHERE, "radius": s[0]}
+            return kw, dict(kw)
+        if o.shape in ("cylinder", "capsule"):
+            t = pb.GEOM_CYLINDER if o.shape == "cylinder" else pb.GEOM_CAPSULE
+            return {"shapeType": t, "radius": s[0], "height": s[1]}, {"shapeType": t, "radius": s[0], "length": s[1]}
+        if o.shape == "mesh":
+            path = str(resolve_asset(o.asset or "", scene_dir))
+            kw = {"shapeType": pb.GEOM_MESH, "fileName": path, "meshScale": [o.scale] * 3}
+            return kw, dict(kw)
+        raise BackendError(f"objects '{o.name}': unsupported shape '{o.shape}'")
+
+    def reset(self) -> None:
+        """Reset bodies to their spec poses, the robot to its initial joints, time to 0."""
+        c = self.client
+        for o in self.spec.objects:
+            uid, _ = self._bodies[o.name]
+            c.resetBasePositionAndOrientation(uid, list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat))
+            c.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
+        q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
+        self.set_joint_positions(q)
+        self.time = 0.0
+
+    # -- stepping and state --------------------------------------------------------------------------
+    def _apply_motors(self) -> None:
+        c, pb = self.client, self._pb
+        ctrl = self.spec.robot.controller
+        c.setJointMotorControlArray(
+            self.robot, self._arm, pb.POSITION_CONTROL, targetPositions=list(self._targets[:7]),
+            forces=list(ARM_EFFORT),
+        )
+        c.setJointMotorControlArray(
+            self.robot, self._fingers, pb.POSITION_CONTROL, targetPositions=list(self._targets[7:9]),
+            forces=[ctrl.gripper_force] * 2,
+        )
+
+    def step(self, n: int = 1) -> None:
+        """Advance ``n`` timesteps; raise PhysicsError if the state becomes NaN/inf."""
+        for _ in range(n):
+            self.client.stepSimulation()
+        self.time += n * self.spec.physics.timestep
+        q = self.joint_positions()
+        pos = [self.client.getBasePositionAndOrientation(u)[0] for u in self._movable]
+        if not (np.isfinite(q).all() and np.isfinite(np.asarray(pos, float)).all()):
+            raise PhysicsError("pybullet: simulation produced NaN/inf")
+
+    def get_state(self, exact: bool = True) -> np.ndarray:
+        """Return [time, targets(9), per movable object pos(3) quat wxyz(4) linvel(3) angvel(3), robot q, qd].
+
+        With ``exact`` (default) an engine snapshot is kept so that ``set_state`` of this array restores
+        contact caches too; recorders that only log states pass ``exact=False`` (about 1.5 ms cheaper).
+        """
+        c = self.client
+        parts = [np.array([self.time]), self._targets]
+        for u in self._movable:
+            p, o = c.getBasePositionAndOrientation(u)
+            v, w = c.getBaseVelocity(u)
+            parts += [np.asarray(p), quat_xyzw_to_wxyz(o), np.asarray(v), np.asarray(w)]
+        js = c.getJointStates(self.robot, list(range(c.getNumJoints(self.robot))))
+        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js])]
+        state = np.concatenate(parts).astype(np.float64)
+        if exact:
+            self._remember(state)
+        return state
+
+    def _remember(self, state: np.ndarray) -> None:
+        """Keep an in-memory engine snapshot for ``state`` so set_state can restore contacts exactly.
+
+        Resetting bodies from arrays drops Bullet's contact manifolds (warm-start impulses); restoring
+        the matching ``saveState`` snapshot keeps them, which makes set_state(get_state()) bit-exact.
+        """
+        key = state.tobytes()
+        if key in self._snapshots:
+            self._snapshots.move_to_end(key)
+            return
+        self._snapshots[key] = self.client.saveState()
+        if len(self._snapshots) > SNAPSHOT_CACHE:
+            _, old = self._snapshots.popitem(last=False)
+            self.client.removeState(old)
+
+    def set_state(self, state: np.ndarray) -> None:
+        """Restore a state from ``get_state`` (bodies, joints, motor targets, time)."""
+        c = self.client
+        state = np.asarray(state, dtype=np.float64)
+        nj = c.getNumJoints(self.robot)
+        expect = 10 + 13 * len(self._movable) + 2 * nj
+        if state.shape != (expect,):
+            raise ValueError(f"pybullet state has size {expect}, got {state.shape}")
+        self.time = float(state[0])
+        self._targets = state[1:10].copy()
+        snap = self._snapshots.get(state.tobytes())
+        if snap is not None:
+            c.restoreState(snap)
+            self._apply_motors()
+            return
+        k = 10
+        for u in self._movable:
+            p, q, v, w = state[k : k + 3], state[k + 3 : k + 7], state[k + 7 : k + 10], state[k + 10 : k + 13]
+            c.resetBasePositionAndOrientation(u, list(p), quat_wxyz_to_xyzw(q))
+            c.resetBaseVelocity(u, list(v), list(w))
+            k += 13
+        qs, vs = state[k : k + nj], state[k + nj : k + 2 * nj]
+        for j in range(nj):
+            c.resetJointState(self.robot, j, float(qs[j]), float(vs[j]))
+        self._apply_motors()
+
+    # -- queries -----------------------------------------------------------------------------------
+    def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (pos, quat wxyz) of a body or robot link frame in the world."""
+        uid, link = self._bodies[name]
+        c = self.client
+        if link == -1:
+            p, o = c.getBasePositionAndOrientation(uid)
+            if uid == self.robot:
+                # Base COM frame -> URDF link frame.
+                lp, lo = c.getDynamicsInfo(uid, -1)[3:5]
+                ip, io = c.invertTransform(lp, lo)
+                p, o = c.multiplyTransforms(p, o, ip, io)
+        else:
+            st = c.getLinkState(uid, link, computeForwardKinematics=True)
+            p, o = st[4], st[5]
+        return np.asarray(p, float), quat_xyzw_to_wxyz(o)
+
+    def set_body_pose(self, name: str, pos, quat) -> None:
+        """Teleport an object with zero velocity."""
+        uid, _ = self._bodies[name]
+        self.client.resetBasePositionAndOrientation(uid, list(pos), quat_wxyz_to_xyzw(quat))
+        self.client.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
+
+    def joint_positions(self) -> np.ndarray:
+        """Return the 9 robot joint positions."""
+        js = self.client.getJointStates(self.robot, self._arm + self._fingers)
+        return np.array([s[0] for s in js])
+
+    def joint_velocities(self) -> np.ndarray:
+        """Return the 9 robot joint velocities."""
+        js = self.client.getJointStates(self.robot, self._arm + self._fingers)
+        return np.array([s[1] for s in js])
+
+    def set_joint_positions(self, q: np.ndarray) -> None:
+        """Teleport the robot joints (zero velocity) and hold them there."""
+        q = np.asarray(q, float)
+        for j, v in zip(self._arm + self._fingers, q, strict=True):
+            self.client.resetJointState(self.robot, j, float(v), 0.0)
+        self.set_joint_targets(q[:7], float(q[7]))
+
+    def set_joint_targets(self, q_arm: np.ndarray, finger: float) -> None:
+        """Set the position targets of the arm and both fingers."""
+        self._targets = np.concatenate([np.asarray(q_arm, float), [finger, finger]])
+        self._apply_motors()
+
+    def contacts(self) -> list[Contact]:
+        """Return active contacts between named bodies."""
+        out = []
+        for cp in self.client.getContactPoints():
+            a = self._names.get((cp[1], cp[3]), f"<{cp[1]}:{cp[3]}>")
+            b = self._names.get((cp[2], cp[4]), f"<{cp[2]}:{cp[4]}>")
+            out.append(Contact(a, b, tuple(float(x) for x in cp[5]), float(cp[9])))
+        return out
+
+    def instance_of(self) -> dict[tuple[int, int], int]:
+        """Return {(body uid, link index): instance id} for segmentation."""
+        by_body = {i.body: i.id for i in self._instances}
+        out = {}
+        for key, name in self._names.items():
+            if name in by_body:
+                out[key] = by_body[name]
+        return out
+
+    def instances(self):
+        """Return the instance table of this world."""
+        return list(self._instances)
+
+    def model_xml(self) -> str:
+        """PyBullet has no single model text; return an empty string."""
+        return ""
+
+    def info(self) -> WorldInfo:
+        """Describe the compiled world."""
+        c = self.client
+        joints = tuple(c.getJointInfo(self.robot, j)[1].decode() for j in range(c.getNumJoints(self.robot)))
+        return WorldInfo(
+            backend=self.name,
+            engine_version=self.engine_version,
+            bodies=tuple(n for n in self._bodies),
+            joints=joints,
+            actuators=tuple(f"motor_{n}" for n in ARM_JOINTS + FINGER_JOINTS),
+            cameras=tuple(cam.name for cam in self.spec.cameras),
+            extra={"bodies": str(c.getNumBodies())},
+        )
+
+    @property
+    def engine_version(self) -> str:
+        """Return the PyBullet API version."""
+        import pybullet
+
+        return f"pybullet {pybullet.getAPIVersion()}"
+
+    def close(self) -> None:
+        """Disconnect this instance's client."""
+        if self.client is not None:
+            try:
+                self.client.disconnect()
+            except Exception:  # already disconnected
+                pass
+            self.client = None
+            self._snapshots = OrderedDict()
