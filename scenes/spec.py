@@ -65,7 +65,7 @@ class ControllerSpec(Frozen):
     workspace_low: Vec3 = (0.2, -0.5, 0.0)
     workspace_high: Vec3 = (0.8, 0.5, 0.7)
     arm_kp: float = Field(4500.0, gt=0, description="MuJoCo arm position gain (N m / rad)")
-    arm_kv: float = Field(450.0, ge=0, description="MuJoCo arm damping gain (N m s / rad)")
+    arm_kv: float = Field(120.0, ge=0, description="MuJoCo arm damping gain (N m s / rad)")
     gripper_kp: float = Field(400.0, gt=0)
     gripper_force: float = Field(20.0, gt=0, description="finger force limit (N), both engines")
 

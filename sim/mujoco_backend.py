@@ -177,9 +177,8 @@ class MujocoBackend:
             [m.jnt_qposadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS]
         )
         self._fin_dadr = np.array([m.jnt_dofadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS])
-        self._body_ids = {
-            mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i): i for i in range(m.nbody) if mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i)
-        }
+        body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i) for i in range(m.nbody)]
+        self._body_ids = {n: i for i, n in enumerate(body_names) if n}
         self._state_kind = mj.mjtState.mjSTATE_INTEGRATION
         self._state_size = mj.mj_stateSize(m, self._state_kind)
         self._free_qadr = {}

@@ -39,16 +39,19 @@ def _flush_c_stdout() -> None:
 def _quiet_stdout():
     """Silence PyBullet's C-level banner (printed on import/connect) so CLI output stays clean."""
     sys.stdout.flush()
-    saved = os.dup(1)
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
         yield
     finally:
         _flush_c_stdout()
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 def _new_client():
@@ -75,7 +78,7 @@ class PybulletBackend:
         self.close()
         self._pb, self.client = _new_client()
         self.spec = spec
-        c, pb = self.client, self._pb
+        c = self.client
         c.setPhysicsEngineParameter(
             fixedTimeStep=spec.physics.timestep, numSubSteps=0, deterministicOverlappingPairs=1
         )
@@ -134,7 +137,7 @@ class PybulletBackend:
         self._floor = uid
 
     def _add_object(self, o: ObjectSpec, scene_dir) -> None:
-        c, pb = self.client, self._pb
+        c = self.client
         mass = 0.0 if o.fixed else o.mass
         pos, orn = list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat)
         if o.shape == "urdf":
@@ -336,13 +339,13 @@ class PybulletBackend:
     def info(self) -> WorldInfo:
         """Describe the compiled world."""
         c = self.client
-        joints = tuple(c.getJointInfo(self.robot, j)[1].decode() for j in range(c.getNumJoints(self.robot)))
+        free = tuple(f"{o.name}_free" for o in self.spec.objects if not o.fixed)
         return WorldInfo(
             backend=self.name,
             engine_version=self.engine_version,
-            bodies=tuple(n for n in self._bodies),
-            joints=joints,
-            actuators=tuple(f"motor_{n}" for n in ARM_JOINTS + FINGER_JOINTS),
+            bodies=tuple(n for n in self._bodies if n != "floor"),
+            joints=ARM_JOINTS + FINGER_JOINTS + free,
+            actuators=tuple(f"act_{n}" for n in ARM_JOINTS + FINGER_JOINTS),
             cameras=tuple(cam.name for cam in self.spec.cameras),
             extra={"bodies": str(c.getNumBodies())},
         )
@@ -350,9 +353,9 @@ class PybulletBackend:
     @property
     def engine_version(self) -> str:
         """Return the PyBullet API version."""
-        import pybullet
+        import importlib.metadata
 
-        return f"pybullet {pybullet.getAPIVersion()}"
+        return importlib.metadata.version("pybullet")
 
     def close(self) -> None:
         """Disconnect this instance's client."""

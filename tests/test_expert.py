@@ -1,0 +1,29 @@
+"""The pick_place scripted expert succeeds >= 90 % of 20 seeded episodes on each backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scenes.loader import load_scene
+from scenes.runtime import Simulation
+
+SEEDS = list(range(20))
+
+
+@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
+def test_pick_place_expert_success_rate(backend):
+    spec = load_scene("pick_place")
+    sim = Simulation(spec, backend)
+    successes = 0
+    for seed in SEEDS:
+        obs = sim.reset(np.random.default_rng(seed))
+        expert = sim.task.expert()
+        for _ in range(spec.task.horizon):
+            r = sim.step(expert.act(obs))
+            obs = r.obs
+            if r.terminated or r.truncated:
+                break
+        successes += bool(r.info["success"])
+    sim.close()
+    assert successes / len(SEEDS) >= 0.9, f"{backend}: {successes}/{len(SEEDS)}"
