@@ -120,9 +120,9 @@ def compile_spec(spec: SceneSpec, scene_dir=None):
     ms.option.timestep = spec.physics.timestep
     ms.option.gravity = list(spec.physics.gravity)
     ms.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
-    ms.visual.headlight.ambient = [0.1, 0.1, 0.1]
-    ms.visual.headlight.diffuse = [0.2, 0.2, 0.2]
-    ms.visual.headlight.specular = [0.0, 0.0, 0.0]
+    # No headlight: the scene's lights (with their ambient term) light the scene, and the headlight
+    # pass would double the software-rasterizer cost.
+    ms.visual.headlight.active = 0
     if spec.floor:
         ms.worldbody.add_geom(
             name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[5, 5, 0.05], rgba=list(spec.floor_rgba)

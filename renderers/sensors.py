@@ -1,0 +1,141 @@
+"""Per-camera sensor frames from a live world: RGB, metric z-depth, instance segmentation, K, T_world_cam.
+
+``SceneRenderer`` is the one entry point the recorder, the preview and the Gymnasium env use. It reads the
+world (never steps it) and returns one ``Frame`` per camera, with instance ids from ``sim.segmentation``
+so that ids, names and classes mean the same on MuJoCo and PyBullet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from renderers.camera import Intrinsics, T_world_cam_from_mujoco
+from renderers.distortion import distort_image
+from renderers.scene_cameras import camera_intrinsics, camera_T_parent
+from scenes.spec import CameraSpec, SceneSpec
+from sim.segmentation import id_map
+from sim.transforms import pose_to_matrix
+
+QUALITIES = ("fast", "default", "high")
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """One camera's output at one instant."""
+
+    camera: str
+    rgb: np.ndarray | None  # (H, W, 3) uint8
+    depth: np.ndarray | None  # (H, W) float32 metres, z along the optical axis
+    segmentation: np.ndarray | None  # (H, W) int32 instance ids, 0 = background
+    intrinsics: Intrinsics
+    T_world_cam: np.ndarray  # (4, 4) float64, OpenCV axes
+
+    @property
+    def K(self) -> np.ndarray:
+        """Return the 3x3 camera matrix."""
+        return self.intrinsics.K
+
+
+class SceneRenderer:
+    """Renders the scene cameras of one backend world."""
+
+    def __init__(self, backend, spec: SceneSpec, quality: str = "default"):
+        if quality not in QUALITIES:
+            from sim.errors import InputError
+
+            raise InputError(f"unknown quality '{quality}' (choose from: {', '.join(QUALITIES)})")
+        self.backend = backend
+        self.spec = spec
+        self.quality = quality
+        self.cameras = {c.name: c for c in spec.cameras}
+        self.intrinsics = {c.name: camera_intrinsics(c) for c in spec.cameras}
+        self._T_parent = {c.name: camera_T_parent(c) for c in spec.cameras}
+        self._pool = None
+        self._pb_lut: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def segmentation_ids(self) -> dict[int, dict[str, str]]:
+        """Return the id map ``{id: {name, class, body}}`` of this world."""
+        return id_map(self.backend.instances())
+
+    def T_world_cam(self, name: str) -> np.ndarray:
+        """Return the current OpenCV pose of camera ``name`` (moves with its link if attached)."""
+        cam = self.cameras[name]
+        if cam.attach_to is None:
+            return self._T_parent[name].copy()
+        pos, quat = self.backend.body_pose(cam.attach_to)
+        return pose_to_matrix(pos, quat) @ self._T_parent[name]
+
+    def render(self, names: list[str] | None = None) -> dict[str, Frame]:
+        """Return a Frame for each named camera (default: all scene cameras)."""
+        out = {}
+        for name in names or list(self.cameras):
+            cam = self.cameras[name]
+            if self.backend.name == "mujoco":
+                out[name] = self._render_mujoco(cam)
+            else:
+                out[name] = self._render_pybullet(cam)
+        return out
+
+    # -- engines ------------------------------------------------------------------------------------
+    def _render_mujoco(self, cam: CameraSpec) -> Frame:
+        from renderers.mujoco_render import MujocoRendererPool
+
+        b = self.backend
+        if self._pool is None:
+            self._pool = MujocoRendererPool(b.model, self.quality)
+            self._geom_lut = b.instance_of_geom()
+        intr = self.intrinsics[cam.name]
+        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in cam.modalities]
+        raw = self._pool.get(cam.width, cam.height).render(b.data, cam.name, mods, clip=(intr.near, intr.far))
+        seg = None
+        if "seg_geom" in raw:
+            seg = self._geom_lut[raw["seg_geom"]]  # index -1 (background) hits the trailing 0
+        cam_id = b.model.camera(cam.name).id
+        T = T_world_cam_from_mujoco(b.data.cam_xpos[cam_id], b.data.cam_xmat[cam_id])
+        return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
+
+    def _pybullet_lut(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._pb_lut is None:
+            table = self.backend.instance_of()
+            keys = np.array([(u << 16) + (link + 1) for (u, link) in table], dtype=np.int64)
+            vals = np.array(list(table.values()), dtype=np.int32)
+            order = np.argsort(keys)
+            self._pb_lut = (keys[order], vals[order])
+        return self._pb_lut
+
+    def _render_pybullet(self, cam: CameraSpec) -> Frame:
+        from renderers.pybullet_render import render_pybullet
+
+        intr = self.intrinsics[cam.name]
+        T = self.T_world_cam(cam.name)
+        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg" for m in cam.modalities]
+        light = self.spec.lights[0] if self.spec.lights else None
+        light_dir = None if light is None else [-v for v in light.dir]
+        raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir)
+        seg = None
+        if "seg_body" in raw:
+            keys, vals = self._pybullet_lut()
+            code = (raw["seg_body"].astype(np.int64) << 16) + (raw["seg_link"].astype(np.int64) + 1)
+            idx = np.clip(np.searchsorted(keys, code), 0, len(keys) - 1)
+            hit = (keys[idx] == code) & (raw["seg_body"] >= 0)
+            seg = np.where(hit, vals[idx], 0).astype(np.int32)
+        return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
+
+    @staticmethod
+    def _finish(cam, intr, rgb, depth, seg, T) -> Frame:
+        if intr.has_distortion:
+            # The engines render an ideal pinhole image with the same K; pixels whose ray leaves it read
+            # 0 (rgb black, depth 0 = no return, segmentation background).
+            rgb = None if rgb is None else distort_image(rgb, intr, nearest=False, fill=0)
+            depth = None if depth is None else distort_image(depth, intr, nearest=True, fill=0.0)
+            seg = None if seg is None else distort_image(seg, intr, nearest=True, fill=0)
+        return Frame(cam.name, rgb, depth, seg, intr, T)
+
+    def close(self) -> None:
+        """Free GL resources."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
