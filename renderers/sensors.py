@@ -112,8 +112,9 @@ class SceneRenderer:
         intr = self.intrinsics[cam.name]
         T = self.T_world_cam(cam.name)
         mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg" for m in cam.modalities]
-        light = self.spec.lights[0] if self.spec.lights else None
-        light_dir = None if light is None else [-v for v in light.dir]
+        lights = getattr(self.backend, "lights", {})
+        light = next(iter(lights.values()), None)
+        light_dir = None if light is None else [-v for v in light["dir"]]
         raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir)
         seg = None
         if "seg_body" in raw:

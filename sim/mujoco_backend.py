@@ -15,6 +15,7 @@ from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
 from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
 from sim.errors import BackendError, PhysicsError
+from sim.mujoco_params import MujocoParamsMixin
 from sim.segmentation import instance_table
 
 VISUAL_GROUP = 1
@@ -150,7 +151,7 @@ def compile_spec(spec: SceneSpec, scene_dir=None):
     return ms, model
 
 
-class MujocoBackend:
+class MujocoBackend(MujocoParamsMixin):
     """A live MuJoCo world (one MjModel/MjData per instance)."""
 
     name = "mujoco"
@@ -187,6 +188,7 @@ class MujocoBackend:
                 jid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, f"{o.name}_free")
                 self._free_qadr[o.name] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
         self._instances = instance_table(spec)
+        self._save_nominal()
         self.reset()
 
     def reset(self) -> None:

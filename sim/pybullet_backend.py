@@ -17,10 +17,12 @@ from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import pybullet_data_dir, resolve_asset
 from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
 from sim.errors import BackendError, PhysicsError
+from sim.pybullet_params import PybulletParamsMixin
 from sim.segmentation import instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
 
 ARM_EFFORT = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
+ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
 
 
 SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
@@ -62,7 +64,7 @@ def _new_client():
         return pybullet, BulletClient(connection_mode=pybullet.DIRECT)
 
 
-class PybulletBackend:
+class PybulletBackend(PybulletParamsMixin):
     """A live PyBullet world with its own physics client."""
 
     name = "pybullet"
@@ -98,6 +100,8 @@ class PybulletBackend:
         self._targets = np.zeros(9)
         self._snapshots: OrderedDict[bytes, int] = OrderedDict()
         self.time = 0.0
+        self._save_nominal()
+        self._pristine = c.saveState()
         self.reset()
 
     def _load_robot(self, spec: SceneSpec) -> None:
@@ -132,6 +136,7 @@ class PybulletBackend:
         vis = c.createVisualShape(pb.GEOM_BOX, halfExtents=[5, 5, 0.0005], rgbaColor=list(spec.floor_rgba),
                                   visualFramePosition=[0, 0, -0.0005])
         uid = c.createMultiBody(0, col, vis, [0, 0, 0])
+        c.changeDynamics(uid, -1, restitution=1.0)
         self._names[(uid, -1)] = "floor"
         self._bodies["floor"] = (uid, -1)
         self._floor = uid
@@ -148,7 +153,7 @@ class PybulletBackend:
             col = c.createCollisionShape(**kw_col) if o.collide else -1
             vis = c.createVisualShape(rgbaColor=list(o.rgba), **kw_vis)
             uid = c.createMultiBody(mass, col, vis, pos, orn)
-        c.changeDynamics(uid, -1, lateralFriction=o.friction)
+        c.changeDynamics(uid, -1, lateralFriction=o.friction, restitution=1.0 if o.fixed else 0.0)
         self._names[(uid, -1)] = o.name
         self._bodies[o.name] = (uid, -1)
         self._object_uids[o.name] = uid if not o.fixed else -1
@@ -172,8 +177,13 @@ class PybulletBackend:
         raise BackendError(f"objects '{o.name}': unsupported shape '{o.shape}'")
 
     def reset(self) -> None:
-        """Reset bodies to their spec poses, the robot to its initial joints, time to 0."""
+        """Reset bodies to their spec poses, the robot to its initial joints, time to 0.
+
+        The engine state is first restored from the snapshot taken right after build, so contact caches
+        left by earlier episodes never leak into this one.
+        """
         c = self.client
+        c.restoreState(self._pristine)
         for o in self.spec.objects:
             uid, _ = self._bodies[o.name]
             c.resetBasePositionAndOrientation(uid, list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat))
@@ -188,7 +198,7 @@ class PybulletBackend:
         ctrl = self.spec.robot.controller
         c.setJointMotorControlArray(
             self.robot, self._arm, pb.POSITION_CONTROL, targetPositions=list(self._targets[:7]),
-            forces=list(ARM_EFFORT),
+            forces=list(ARM_EFFORT), positionGains=[ARM_POSITION_GAIN * self.gain_scale] * 7,
         )
         c.setJointMotorControlArray(
             self.robot, self._fingers, pb.POSITION_CONTROL, targetPositions=list(self._targets[7:9]),
