@@ -1,0 +1,176 @@
+"""Low-level MuJoCo rendering: one reusable mujoco.Renderer per resolution, RGB / z-depth / geom ids.
+
+Rendering never changes physics: only ``Renderer.update_scene`` (mjv_updateScene) reads ``data``; no
+mj_step / mj_forward is called. The caller must have run mj_forward (or mj_step / mj_kinematics)
+after changing qpos, so that ``data.xpos`` / ``data.cam_xpos`` are current.
+
+Near/far: MuJoCo has one pair of clip planes per model, ``model.vis.map.znear/zfar * model.stat.extent``.
+Pass ``clip=(intr.near, intr.far)`` to ``render`` (or call ``camera.set_mujoco_clip``) so the depth
+range matches the camera's Intrinsics; the depth returned is metric z-depth from the renderer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from typing import Any
+
+import mujoco
+import numpy as np
+
+from renderers.camera import set_mujoco_clip, validate_resolution
+from sim.errors import InputError
+
+MODALITIES = ("rgb", "depth", "seg_geom")
+"""Modalities MujocoCameraRenderer.render can return."""
+
+QUALITY_PRESETS: dict[str, dict[str, int]] = {
+    "fast": {"shadowsize": 512, "offsamples": 0},
+    "default": {"shadowsize": 1024, "offsamples": 0},
+    "high": {"shadowsize": 4096, "offsamples": 4},
+}
+"""Visual quality presets: shadow map size and MSAA samples (model.vis.quality fields)."""
+
+
+def apply_quality(spec_or_model: Any, preset: str) -> None:
+    """Set shadow map size and multisampling of an MjSpec or MjModel from a QUALITY_PRESETS name."""
+    if preset not in QUALITY_PRESETS:
+        raise InputError(f"unknown render quality {preset!r}; expected one of {sorted(QUALITY_PRESETS)}")
+    vis = spec_or_model.visual if hasattr(spec_or_model, "visual") else spec_or_model.vis
+    for key, value in QUALITY_PRESETS[preset].items():
+        setattr(vis.quality, key, value)
+
+
+def ensure_gl_backend() -> None:
+    """Select headless EGL unless MUJOCO_GL is set; called before the first mujoco.Renderer is created."""
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    from mujoco.rendering.classic import gl_context
+
+    # mujoco reads MUJOCO_GL once at import time; if it was imported before the variable was set,
+    # reload its small gl_context module so Renderer picks the requested platform.
+    if getattr(gl_context, "_MUJOCO_GL", None) != os.environ["MUJOCO_GL"].lower().strip():
+        importlib.reload(gl_context)
+
+
+def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
+    mods = tuple(modalities)
+    unknown = [m for m in mods if m not in MODALITIES]
+    if unknown or not mods:
+        raise InputError(f"unknown or empty render modalities {unknown or mods}; expected from {MODALITIES}")
+    return mods
+
+
+class MujocoCameraRenderer:
+    """Renders named cameras of one MjModel at one resolution with a lazily created mujoco.Renderer."""
+
+    def __init__(
+        self,
+        model: mujoco.MjModel,
+        width: int,
+        height: int,
+        quality: str = "default",
+        show_sites: bool = False,
+    ) -> None:
+        self.width, self.height = validate_resolution(width, height)
+        if quality not in QUALITY_PRESETS:
+            raise InputError(f"unknown render quality {quality!r}; expected one of {sorted(QUALITY_PRESETS)}")
+        self.model = model
+        self.quality = quality
+        self._renderer: mujoco.Renderer | None = None
+        self._option = mujoco.MjvOption()
+        if not show_sites:
+            self._option.sitegroup[:] = 0
+
+    def _get_renderer(self) -> mujoco.Renderer:
+        if self._renderer is None:
+            ensure_gl_backend()
+            m = self.model
+            apply_quality(m, self.quality)
+            m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
+            m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
+            self._renderer = mujoco.Renderer(m, height=self.height, width=self.width)
+        return self._renderer
+
+    def render(
+        self,
+        data: mujoco.MjData,
+        camera_name: str,
+        modalities: Iterable[str] = MODALITIES,
+        clip: tuple[float, float] | None = None,
+    ) -> dict[str, np.ndarray]:
+        """Return {rgb (H,W,3) uint8, depth (H,W) float32 metres z, seg_geom (H,W) int32, -1 = background}."""
+        mods = _check_modalities(modalities)
+        validate_resolution(self.width, self.height)
+        cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name)
+        if cam_id < 0:
+            raise InputError(f"MuJoCo model has no camera named {camera_name!r}")
+        res = tuple(int(x) for x in self.model.cam_resolution[cam_id])
+        if self.model.cam_sensorsize[cam_id][1] > 0 and res != (self.width, self.height):
+            raise InputError(
+                f"camera {camera_name!r} was configured for {res[0]}x{res[1]} but is rendered at "
+                f"{self.width}x{self.height}; its K would not hold"
+            )
+        if clip is not None:
+            set_mujoco_clip(self.model, *clip)
+        r = self._get_renderer()
+        r.update_scene(data, camera=cam_id, scene_option=self._option)
+        out: dict[str, np.ndarray] = {}
+        if "rgb" in mods:
+            out["rgb"] = r.render()
+        if "depth" in mods:
+            r.enable_depth_rendering()
+            try:
+                out["depth"] = r.render().astype(np.float32, copy=False)
+            finally:
+                r.disable_depth_rendering()
+        if "seg_geom" in mods:
+            r.enable_segmentation_rendering()
+            try:
+                seg = r.render()
+            finally:
+                r.disable_segmentation_rendering()
+            is_geom = seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
+            out["seg_geom"] = np.where(is_geom, seg[..., 0], -1).astype(np.int32)
+        return out
+
+    def close(self) -> None:
+        """Free the GL context and renderer; a later render creates a new one."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+
+    def __enter__(self) -> MujocoCameraRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class MujocoRendererPool:
+    """Holds one MujocoCameraRenderer per (width, height) for one model; close() frees them all."""
+
+    def __init__(self, model: mujoco.MjModel, quality: str = "default", show_sites: bool = False) -> None:
+        if quality not in QUALITY_PRESETS:
+            raise InputError(f"unknown render quality {quality!r}; expected one of {sorted(QUALITY_PRESETS)}")
+        self.model, self.quality, self.show_sites = model, quality, show_sites
+        self._renderers: dict[tuple[int, int], MujocoCameraRenderer] = {}
+
+    def get(self, width: int, height: int) -> MujocoCameraRenderer:
+        """Return the (cached) renderer for this resolution."""
+        key = validate_resolution(width, height)
+        if key not in self._renderers:
+            self._renderers[key] = MujocoCameraRenderer(self.model, *key, self.quality, self.show_sites)
+        return self._renderers[key]
+
+    def close(self) -> None:
+        """Free every renderer of the pool."""
+        for r in self._renderers.values():
+            r.close()
+        self._renderers.clear()
+
+    def __enter__(self) -> MujocoRendererPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
