@@ -130,20 +130,18 @@ def compression_filters(compression: str | None) -> dict[str, Any]:
     return {"compression": compression, "shuffle": True, **level}
 
 
-def write_demo(data: h5py.Group, ep: EpisodeRecord, filters: dict[str, Any],
-               image_next_obs: bool = True) -> None:
-    """Write one canonical record as ``data/demo_<index>`` with datasets, VDS next_obs, cameras and attrs."""
+def write_demo(data: h5py.Group, ep: EpisodeRecord, filters: dict[str, Any]) -> None:
+    """Write a canonical record as ``data/demo_<index>``: datasets, image next_obs VDS, cameras, attrs."""
     g = new_group(data, f"demo_{ep.index}")
-    datasets = record_datasets(ep, image_next_obs)
-    images = {k: a for k, a in ep.obs.items() if image_key_parts(k) is not None} if image_next_obs else {}
-    for sub in ("obs", "next_obs", *([NEXT_OBS_LAST] if images else []), "cameras"):
+    datasets = record_datasets(ep)
+    for sub in ("obs", "next_obs", *([NEXT_OBS_LAST] if ep.final_images else []), "cameras"):
         new_group(g, sub)
     for cam in ep.cameras:
         new_group(g["cameras"], cam)
     for rel, a in datasets.items():
         _create_dataset(g, rel, a, filters)
-    for key, a in images.items():
-        _create_next_obs_vds(g, key, a.shape, a.dtype)
+    for key in ep.final_images:
+        _create_next_obs_vds(g, key, ep.obs[key].shape, ep.obs[key].dtype)
     for cam, rec in ep.cameras.items():
         cg = g["cameras"][cam]
         for name in ("K", "width", "height", "distortion", "near", "far", "depth_units", "depth_kind"):
@@ -155,20 +153,23 @@ def write_demo(data: h5py.Group, ep: EpisodeRecord, filters: dict[str, Any],
              "ep_meta": json.dumps(ep.ep_meta, sort_keys=True, allow_nan=False), "quality": ep.quality,
              "segmentation_ids": json.dumps({str(i): v for i, v in sorted(ep.segmentation_ids.items())},
                                             sort_keys=True),
-             "checksum": episode_checksum(ep, image_next_obs)}
+             "checksum": episode_checksum(ep)}
     g.attrs.update(attrs)
 
 
 def write_episode_file(path: str | os.PathLike[str], dataset_info: DatasetInfo, episode: EpisodeRecord,
                        compression: str | None = "gzip", *, image_next_obs: bool = True,
                        created: str | None = None) -> Path:
-    """Validate ``episode`` and write it crash-safely as a one-demo robosynth file; return the path."""
+    """Validate ``episode`` and write it crash-safely as a one-demo robosynth file; return the path.
+
+    ``image_next_obs=False`` is the opt-out that stores no image next_obs (and ignores ``final_images``).
+    """
     filters = compression_filters(compression)
-    ep = canonical_record(episode)
+    ep = canonical_record(episode, image_next_obs)
     with atomic_h5_file(path) as f:
         data = new_group(f, "data")
         write_data_attrs(data, dataset_info, 1, "episode", created)
-        write_demo(data, ep, filters, image_next_obs)
+        write_demo(data, ep, filters)
     return Path(path)
 
 
@@ -235,7 +236,7 @@ def _read_camera(name: str, g: h5py.Group) -> CameraRecord:
 
 
 def read_demo(g: h5py.Group) -> EpisodeRecord:
-    """Return the EpisodeRecord of an open ``demo_<i>`` group (image next_obs are implied, not read)."""
+    """Return the EpisodeRecord of an open ``demo_<i>`` group (image next_obs are views, not read)."""
     try:
         a = g.attrs
         next_g = g.get("next_obs", {})
@@ -248,7 +249,8 @@ def read_demo(g: h5py.Group) -> EpisodeRecord:
             next_obs_lowdim={k: next_g[k][()] for k in next_g if image_key_parts(k) is None},
             cameras={c: _read_camera(c, cg) for c, cg in g.get("cameras", {}).items()},
             segmentation_ids={int(i): v for i, v in json.loads(a["segmentation_ids"]).items()},
-            quality=str(a["quality"]))
+            quality=str(a["quality"]),
+            final_images={k: d[()] for k, d in g.get(NEXT_OBS_LAST, {}).items()})
     except (KeyError, OSError, ValueError, TypeError) as exc:
         raise DatasetError(f"{g.file.filename}:{g.name}: cannot read episode ({exc})") from exc
 

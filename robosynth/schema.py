@@ -88,6 +88,7 @@ class EpisodeRecord:
     cameras: dict[str, CameraRecord] = field(default_factory=dict)
     segmentation_ids: dict[int, dict[str, Any]] = field(default_factory=dict)
     quality: str = ""
+    final_images: dict[str, np.ndarray] = field(default_factory=dict)  # image key -> (1, H, W, C) after last step
 
     @property
     def num_steps(self) -> int:
@@ -192,9 +193,19 @@ class _Checker:
             self.problems.append(f"{name}: shape {a.shape} does not match {want}{hint}")
         return np.ascontiguousarray(a, dtype=dtype)
 
+    def image(self, name: str, a: Any, dtype: np.dtype, shape: tuple[int | None, ...]) -> np.ndarray:
+        a = np.asarray(a)
+        if a.dtype != dtype:
+            self.problems.append(f"{name}: image dtype must be {dtype}, got {a.dtype}")
+            return a
+        return self.array(name, a, dtype, shape)
 
-def canonical_record(ep: EpisodeRecord) -> EpisodeRecord:
-    """Return the record with arrays cast to schema dtypes; raise RecordError listing every violation."""
+
+def canonical_record(ep: EpisodeRecord, image_next_obs: bool = True) -> EpisodeRecord:
+    """Return the record with arrays cast to schema dtypes; raise RecordError listing every violation.
+
+    With ``image_next_obs`` every image obs key needs its ``final_images`` entry; without, they are dropped.
+    """
     c = _Checker()
     T = int(np.shape(ep.actions)[0]) if np.ndim(ep.actions) else 0
     if T < 1:
@@ -220,7 +231,7 @@ def canonical_record(ep: EpisodeRecord) -> EpisodeRecord:
     }
     if not ep.obs:
         c.problems.append("obs: at least one observation key is required")
-    obs, cams_used = {}, set()
+    obs, final, cams_used = {}, {}, set()
     for key, a in ep.obs.items():
         parts = image_key_parts(key)
         if parts is None:
@@ -231,9 +242,14 @@ def canonical_record(ep: EpisodeRecord) -> EpisodeRecord:
         dtype, channels = IMAGE_SUFFIXES[suffix]
         rec = ep.cameras.get(cam)
         hw = (rec.height, rec.width) if rec is not None else (None, None)
-        if np.asarray(a).dtype != dtype:
-            c.problems.append(f"obs/{key}: image dtype must be {dtype}, got {np.asarray(a).dtype}")
-        obs[key] = c.array(f"obs/{key}", a, dtype, (T, *hw, channels))
+        obs[key] = c.image(f"obs/{key}", a, dtype, (T, *hw, channels))
+        if image_next_obs and key not in ep.final_images:
+            c.problems.append(f"final_images/{key}: missing; image next_obs need the observation after the last "
+                              "action (or write with image_next_obs=False)")
+        elif image_next_obs:
+            final[key] = c.image(f"final_images/{key}", ep.final_images[key], dtype, (1, *hw, channels))
+    if extra := sorted(set(ep.final_images) - set(obs)):
+        c.problems.append(f"final_images: keys {extra} are not image obs keys")
     lowdim = {k for k in obs if image_key_parts(k) is None}
     if set(ep.next_obs_lowdim) != lowdim:
         c.problems.append(f"next_obs_lowdim: keys {sorted(ep.next_obs_lowdim)} must equal low-dim obs keys "
@@ -254,7 +270,10 @@ def canonical_record(ep: EpisodeRecord) -> EpisodeRecord:
     except (TypeError, ValueError) as exc:
         c.problems.append(f"segmentation_ids: not JSON-serialisable ({exc})")
     if not c.problems:
-        _content_problems(c.problems, fixed, obs, next_obs, cameras, ep.segmentation_ids)
+        arrays = {**fixed, **{f"obs/{k}": a for k, a in obs.items()},
+                  **{f"next_obs/{k}": a for k, a in next_obs.items()},
+                  **{f"final_images/{k}": a for k, a in final.items()}}
+        _content_problems(c.problems, arrays, cameras, ep.segmentation_ids)
     if c.problems:
         raise RecordError(f"episode {ep.index}: " + "; ".join(c.problems))
     return EpisodeRecord(
@@ -262,7 +281,7 @@ def canonical_record(ep: EpisodeRecord) -> EpisodeRecord:
         scene_name=ep.scene_name, success=bool(ep.success), failure_reason=ep.failure_reason,
         model_file=ep.model_file, ep_meta=ep.ep_meta, obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
         segmentation_ids={int(i): dict(v) for i, v in ep.segmentation_ids.items()}, quality=ep.quality,
-        **fixed)
+        final_images=final, **fixed)
 
 
 def _canonical_camera(c: _Checker, cam: str, rec: CameraRecord, T: int) -> CameraRecord:
@@ -287,21 +306,17 @@ def _canonical_camera(c: _Checker, cam: str, rec: CameraRecord, T: int) -> Camer
         T_world_cam=pose)
 
 
-def _content_problems(problems: list[str], fixed: dict[str, np.ndarray], obs: dict[str, np.ndarray],
-                      next_obs: dict[str, np.ndarray], cameras: dict[str, CameraRecord],
+def _content_problems(problems: list[str], arrays: dict[str, np.ndarray], cameras: dict[str, CameraRecord],
                       seg_ids: Mapping[int, Any]) -> None:
-    arrays = {**fixed, **{f"obs/{k}": a for k, a in obs.items()},
-              **{f"next_obs/{k}": a for k, a in next_obs.items()}}
     for name, a in arrays.items():
         if n := count_nonfinite(a):
             problems.append(f"{name}: {n} NaN/inf values")
-    for key, a in obs.items():
-        cam, suffix = image_key_parts(key) or ("", "")
+        cam, suffix = image_key_parts(name.rsplit("/", 1)[-1]) or ("", "")
         if suffix == "_depth" and (n := count_bad_depth(a, cameras[cam].near, cameras[cam].far,
                                                           cameras[cam].depth_units)):
-            problems.append(f"obs/{key}: {n} depth values neither 0 nor within [near, far]")
+            problems.append(f"{name}: {n} depth values neither 0 nor within [near, far]")
         if suffix == "_segmentation" and (bad := unknown_segmentation_ids(a, seg_ids)):
-            problems.append(f"obs/{key}: ids {sorted(bad)[:10]} missing from segmentation_ids")
+            problems.append(f"{name}: ids {sorted(bad)[:10]} missing from segmentation_ids")
 
 
 # -------------------------------------------------------------------------------------------- checksum
@@ -315,22 +330,21 @@ def hash_dataset(h: Any, relpath: str, dtype: np.dtype, shape: tuple[int, ...],
         h.update(np.ascontiguousarray(block, dtype=dtype).data)
 
 
-def record_datasets(ep: EpisodeRecord, image_next_obs: bool = True) -> dict[str, np.ndarray]:
+def record_datasets(ep: EpisodeRecord) -> dict[str, np.ndarray]:
     """Return the real (non-virtual) datasets of a demo group by relative path: the checksummed set."""
     out = {"actions": ep.actions, "rewards": ep.rewards, "dones": ep.dones, "states": ep.states}
     for key, a in ep.obs.items():
         out[f"obs/{key}"] = a
-        if image_key_parts(key) is not None and image_next_obs:
-            out[f"{NEXT_OBS_LAST}/{key}"] = a[-1:]
+    out.update({f"{NEXT_OBS_LAST}/{k}": a for k, a in ep.final_images.items()})
     out.update({f"next_obs/{k}": a for k, a in ep.next_obs_lowdim.items()})
     out.update({f"cameras/{cam}/T_world_cam": rec.T_world_cam for cam, rec in ep.cameras.items()})
     return dict(sorted(out.items()))
 
 
-def episode_checksum(ep: EpisodeRecord, image_next_obs: bool = True) -> str:
+def episode_checksum(ep: EpisodeRecord) -> str:
     """Return the SHA-256 hex digest stored in a demo's ``checksum`` attr for this (canonical) record."""
     h = hashlib.sha256()
-    for rel, a in record_datasets(ep, image_next_obs).items():
+    for rel, a in record_datasets(ep).items():
         hash_dataset(h, rel, a.dtype, a.shape, [a])
     return h.hexdigest()
 

@@ -61,7 +61,7 @@ def check_against_sources(loaded: dict[str, Any]) -> None:
             assert a.ndim >= 2 and a.shape[0] == T, k  # robomimic crashes on (T,) low-dim obs
             np.testing.assert_array_equal(a, src.obs[k])
             expected_next = src.next_obs_lowdim[k] if image_key_parts(k) is None else \
-                np.concatenate([src.obs[k][1:], src.obs[k][-1:]])
+                np.concatenate([src.obs[k][1:], src.final_images[k]])
             np.testing.assert_array_equal(ep["next_obs"][k], expected_next)
 
 

@@ -81,8 +81,10 @@ def make_episode(index: int = 0, T: int = 5, H: int = 16, W: int = 16, cams: tup
     rng = np.random.default_rng(index if seed is None else seed)
     full = {k: rng.normal(size=(T + 1, d)).astype(np.float32) for k, d in LOWDIM.items()}
     obs: dict[str, np.ndarray] = {k: a[:T] for k, a in full.items()}
+    final: dict[str, np.ndarray] = {}
     for cam in cams:
-        obs.update({f"{cam}_{kind}": a for kind, a in make_images(rng, T, H, W).items()})
+        for kind, a in make_images(rng, T + 1, H, W).items():  # frame T: the observation after the last action
+            obs[f"{cam}_{kind}"], final[f"{cam}_{kind}"] = a[:T], a[T:]
     return EpisodeRecord(
         index=index, seed=1000 + index, backend="mujoco", engine_version="3.1.6", scene_name="pick_place",
         success=bool(index % 2 == 0), failure_reason="" if index % 2 == 0 else "timeout",
@@ -91,7 +93,8 @@ def make_episode(index: int = 0, T: int = 5, H: int = 16, W: int = 16, cams: tup
         actions=rng.uniform(-1, 1, (T, 5)).astype(np.float32), rewards=rng.random(T).astype(np.float32),
         dones=(np.arange(T) == T - 1).astype(np.uint8), states=rng.normal(size=(T, 30)),
         obs=obs, next_obs_lowdim={k: a[1:] for k, a in full.items()},
-        cameras={cam: make_camera(cam, T, H, W) for cam in cams}, segmentation_ids=dict(SEG_IDS), quality="fast")
+        cameras={cam: make_camera(cam, T, H, W) for cam in cams}, segmentation_ids=dict(SEG_IDS), quality="fast",
+        final_images=final)
 
 
 def assert_episodes_equal(a: EpisodeRecord, b: EpisodeRecord) -> None:
@@ -101,7 +104,7 @@ def assert_episodes_equal(a: EpisodeRecord, b: EpisodeRecord) -> None:
         assert getattr(a, name) == getattr(b, name), name
     for name in ("actions", "rewards", "dones", "states"):
         _same(getattr(a, name), getattr(b, name))
-    for field in ("obs", "next_obs_lowdim"):
+    for field in ("obs", "next_obs_lowdim", "final_images"):
         assert getattr(a, field).keys() == getattr(b, field).keys()
         for k in getattr(a, field):
             _same(getattr(a, field)[k], getattr(b, field)[k])
@@ -218,6 +221,11 @@ def test_iter_episodes_over_directory_and_index(tmp_path: Path) -> None:
      "image dtype must be uint8"),
     (lambda ep: {"cameras": {}}, "no CameraRecord"),
     (lambda ep: {"next_obs_lowdim": {}}, "next_obs_lowdim: keys"),
+    (lambda ep: {"final_images": {}}, "final_images/agentview_depth: missing"),
+    (lambda ep: {"final_images": {**ep.final_images, "agentview_depth": ep.obs["agentview_depth"][-2:]}},
+     "final_images/agentview_depth: shape (2, 16, 16, 1)"),
+    (lambda ep: {"final_images": {**ep.final_images, "agentview_segmentation": ep.final_images[
+        "agentview_segmentation"] + 7}}, "final_images/agentview_segmentation: ids"),
     (lambda ep: {"ep_meta": {"x": object()}}, "ep_meta: not JSON"),
 ])
 def test_writer_rejects_invalid_records(tmp_path: Path, mutate: Callable, message: str) -> None:
@@ -323,7 +331,8 @@ def test_image_next_obs_are_virtual_views(tmp_path: Path) -> None:
             nxt = g[f"next_obs/{key}"]
             assert nxt.is_virtual and nxt.dtype == ep.obs[key].dtype and nxt.shape == ep.obs[key].shape
             np.testing.assert_array_equal(nxt[:-1], ep.obs[key][1:])
-            np.testing.assert_array_equal(nxt[-1], ep.obs[key][-1])
+            np.testing.assert_array_equal(nxt[-1:], ep.final_images[key])
+            assert not np.array_equal(nxt[-1], ep.obs[key][-1])
             np.testing.assert_array_equal(nxt[2:4], ep.obs[key][3:5])
         assert not g["next_obs/object"].is_virtual
         np.testing.assert_array_equal(g["next_obs/object"][()], ep.next_obs_lowdim["object"])
@@ -334,7 +343,8 @@ def test_single_step_episode_next_obs(tmp_path: Path) -> None:
     path = write_episode_file(tmp_path / "ep.hdf5", INFO, ep)
     assert verify_path(path) == []
     with h5py.File(path) as f:
-        np.testing.assert_array_equal(f["data/demo_0/next_obs/agentview_depth"][()], ep.obs["agentview_depth"])
+        np.testing.assert_array_equal(f["data/demo_0/next_obs/agentview_depth"][()],
+                                      ep.final_images["agentview_depth"])
 
 
 def test_virtual_next_obs_add_under_five_percent(tmp_path: Path) -> None:
@@ -343,6 +353,8 @@ def test_virtual_next_obs_add_under_five_percent(tmp_path: Path) -> None:
     without = write_episode_file(tmp_path / "b.hdf5", INFO, ep, image_next_obs=False).stat().st_size
     assert without < with_next < 1.05 * without, (with_next, without)
     assert verify_path(tmp_path / "b.hdf5") == []
+    back = read_episode(tmp_path / "b.hdf5")
+    assert back.final_images == {} and back.obs.keys() == ep.obs.keys()
 
 
 # --------------------------------------------------------------------------- directories, index, resume
