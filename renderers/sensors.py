@@ -68,6 +68,40 @@ class SceneRenderer:
         pos, quat = self.backend.body_pose(cam.attach_to)
         return pose_to_matrix(pos, quat) @ self._T_parent[name]
 
+    def set_camera(self, name: str, pos=None, look_at=None, fovy=None, K=None) -> None:
+        """Move / re-focus camera ``name`` in place (absolute values; None keeps the scene's value)."""
+        cam = self.spec.camera(name)
+        upd: dict = {}
+        if pos is not None:
+            upd["pos"] = tuple(float(v) for v in pos)
+        if look_at is not None:
+            upd["look_at"] = tuple(float(v) for v in look_at)
+        if K is not None:
+            upd["K"] = tuple(tuple(float(v) for v in row) for row in K)
+        elif fovy is not None:
+            upd["fovy"] = float(fovy)
+        cam = cam.model_copy(update=upd)
+        self.cameras[name] = cam
+        self.intrinsics[name] = camera_intrinsics(cam)
+        self._T_parent[name] = camera_T_parent(cam)
+        if self.backend.name == "mujoco":
+            self._write_mujoco_camera(name)
+
+    def _write_mujoco_camera(self, name: str) -> None:
+        from renderers.camera import mujoco_camera_intrinsics, mujoco_camera_pose
+
+        m = self.backend.model
+        i = m.camera(name).id
+        m.cam_pos[i], m.cam_quat[i] = mujoco_camera_pose(self._T_parent[name])
+        ci = mujoco_camera_intrinsics(self.intrinsics[name])
+        m.cam_fovy[i] = ci["fovy"]
+        m.cam_sensorsize[i] = ci["sensor_size"]
+        m.cam_intrinsic[i] = np.concatenate([ci["focal_length"], ci["principal_length"]])
+        import mujoco
+
+        mujoco.mj_kinematics(m, self.backend.data)
+        mujoco.mj_camlight(m, self.backend.data)
+
     def render(self, names: list[str] | None = None) -> dict[str, Frame]:
         """Return a Frame for each named camera (default: all scene cameras)."""
         out = {}

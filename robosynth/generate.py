@@ -1,0 +1,192 @@
+"""``robosynth generate``: record a crash-safe, resumable dataset of expert episodes.
+
+Layout: ``OUT/generate.json`` (the request, written first), ``OUT/episodes/ep_<i>.hdf5`` (one finished
+episode each, written atomically by the worker that ran it), ``OUT/failed/ep_<i>.json`` (markers of
+failed episodes that were not kept, so ``--resume`` counts them without re-running), and
+``OUT/dataset.hdf5`` (the robomimic-style index, rebuilt at the end and by ``--resume``).
+
+Episode ``i`` is a pure function of (seed, i, request): ``--workers`` and ``--executor`` never change
+its bytes, and ``--resume`` after ``kill -9`` finishes the same dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from robosynth.schema import (
+    DatasetError,
+    DatasetInfo,
+    build_index,
+    completed_episode_indices,
+    dataset_dir_kind,
+    episode_path,
+)
+from sim.errors import InputError
+
+REQUEST_FILE = "generate.json"
+FAILED_DIR = "failed"
+ENV_IDS = {"pick_place": "robosynth/PickPlace-v0", "reach": "robosynth/Reach-v0", "push": "robosynth/Push-v0",
+           "stack": "robosynth/Stack-v0", "clutter": "robosynth/Clutter-v0"}
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Everything that determines a dataset's contents (stored in generate.json)."""
+
+    scene: str
+    backend: str = "mujoco"
+    episodes: int = 10
+    seed: int = 0
+    cameras: tuple[str, ...] | None = None  # None = all scene cameras; () = state only
+    resolution: tuple[int, int] | None = None
+    quality: str = "default"
+    randomization: str | None = None  # preset name or YAML path; None = the scene's own section
+    depth_format: str = "metric"
+    keep_failed: bool = False
+    compression: str = "gzip"
+    train_ratio: float = 0.9
+    max_steps: int | None = None
+
+    def to_json(self) -> str:
+        """Return canonical JSON of the request."""
+        return json.dumps(asdict(self), sort_keys=True, indent=1)
+
+
+@dataclass
+class GenerateSummary:
+    """What a generate run did."""
+
+    out: Path
+    requested: int
+    written: int = 0
+    failed: int = 0
+    skipped: int = 0
+    steps: int = 0
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def parse_resolution(text: str | None) -> tuple[int, int] | None:
+    """Return (width, height) from 'WxH'; InputError for 0, negative or > 4096 sizes."""
+    if text is None:
+        return None
+    from renderers.camera import validate_resolution
+
+    parts = text.lower().split("x")
+    if len(parts) != 2:
+        raise InputError(f"--resolution must look like WIDTHxHEIGHT (e.g. 128x128), got '{text}'")
+    try:
+        w, h = int(parts[0]), int(parts[1])
+    except ValueError:
+        raise InputError(f"--resolution must look like WIDTHxHEIGHT (e.g. 128x128), got '{text}'") from None
+    return validate_resolution(w, h)
+
+
+def check_output_dir(out: Path, resume: bool) -> None:
+    """Raise InputError unless ``out`` can receive this dataset without losing anything already there."""
+    kind = dataset_dir_kind(out)
+    if kind == "foreign":
+        raise InputError(f"output directory '{out}' is not empty and is not a robosynth dataset")
+    if kind == "robosynth" and not resume:
+        raise InputError(f"output directory '{out}' already holds a dataset; pass --resume to finish it "
+                         "or choose another --out")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output path '{out}' exists and is not a directory")
+    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(f"output directory '{out}' is not writable")
+
+
+def _load_or_store_request(out: Path, req: GenerateRequest, resume: bool) -> GenerateRequest:
+    path = out / REQUEST_FILE
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+            data["cameras"], data["resolution"] = _tuple(data["cameras"]), _tuple(data["resolution"])
+            stored = GenerateRequest(**data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise DatasetError(f"'{path}' is not a robosynth generate request ({exc})") from None
+        if resume:
+            return stored
+        if stored != req:
+            raise InputError(f"'{out}' was generated with a different request; use another --out")
+        return stored
+    if resume and (out / "episodes").exists():
+        raise DatasetError(f"cannot resume '{out}': {REQUEST_FILE} is missing")
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(req.to_json())
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    return req
+
+
+def _tuple(v):
+    return None if v is None else tuple(v)
+
+
+def dataset_info(req: GenerateRequest) -> DatasetInfo:
+    """Return the dataset-wide metadata (Gymnasium id and kwargs) of a request."""
+    env_name = ENV_IDS.get(req.scene, "robosynth/Scene-v0")
+    kwargs = {"scene": req.scene, "backend": req.backend, "obs_mode": "rgbd" if req.cameras != () else "state",
+              "cameras": None if req.cameras is None else list(req.cameras), "quality": req.quality,
+              "randomization": req.randomization}
+    return DatasetInfo(env_name=env_name, env_version="0", env_kwargs=kwargs)
+
+
+def failed_marker(out: Path, index: int) -> Path:
+    """Return the path of the marker of a failed, not-kept episode."""
+    return out / FAILED_DIR / f"ep_{index:06d}.json"
+
+
+def _done_indices(out: Path) -> tuple[set[int], dict[int, str]]:
+    done = completed_episode_indices(out)
+    failed = {}
+    for p in sorted((out / FAILED_DIR).glob("ep_*.json")):
+        try:
+            failed[int(p.stem[3:])] = json.loads(p.read_text())["failure_reason"]
+        except (ValueError, KeyError, OSError):
+            p.unlink(missing_ok=True)  # a torn marker: the episode simply runs again
+    return done, failed
+
+
+def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str = "local", resume: bool = False,
+             progress: Callable[[dict], None] | None = None) -> GenerateSummary:
+    """Record the dataset described by ``req`` into ``out`` and rebuild its index."""
+    from robosynth.workers import make_job, run_jobs
+
+    if req.episodes < 0:
+        raise InputError("--episodes must be >= 0")
+    if workers < 1:
+        raise InputError("--workers must be >= 1")
+    check_output_dir(out, resume)
+    job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
+    req = _load_or_store_request(out, req, resume)
+    if resume:
+        job = make_job(req)
+    done, failed = _done_indices(out)
+    todo = [i for i in range(req.episodes) if i not in done and i not in failed]
+    summary = GenerateSummary(out=out, requested=req.episodes, skipped=len(done) + len(failed))
+    summary.failed = len(failed)
+    summary.failures.update(failed)
+    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor):
+        summary.steps += res["steps"]
+        if res["written"]:
+            summary.written += 1
+        if not res["success"]:
+            summary.failed += 1
+            summary.failures[res["index"]] = res["failure_reason"]
+        if progress is not None:
+            progress(res)
+    if any(episode_path(out, i).exists() for i in range(req.episodes)):
+        build_index(out, dataset_info(req), train_ratio=req.train_ratio)
+    return summary
+
+
+def iter_request_indices(req: GenerateRequest) -> Iterator[int]:
+    """Yield every episode index of a request."""
+    yield from range(req.episodes)

@@ -1,0 +1,246 @@
+"""Run one episode of a scene's expert and turn it into an ``EpisodeRecord`` (schema "1").
+
+An ``EpisodeRunner`` lives in one worker. It keeps its world between episodes and rebuilds it only when an
+episode's structural parameters (distractor meshes) differ. Every episode is a pure function of
+(dataset seed, episode index, options): the world is reset to its pristine state, the episode's sampled
+parameters are applied absolutely, and all randomness comes from named seed streams.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from randomization.config import RandomizationConfig
+from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
+from randomization.seeding import stream
+from renderers.sensors import Frame, SceneRenderer
+from robosynth.schema import CameraRecord, EpisodeRecord
+from scenes.runtime import Simulation
+from scenes.spec import SceneSpec
+from sim.errors import InputError
+
+LOWDIM_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "object")
+
+
+@dataclass(frozen=True)
+class RecordingOptions:
+    """What to record and how (fixed for a whole dataset)."""
+
+    backend: str
+    cameras: tuple[str, ...] = ()
+    quality: str = "default"
+    depth_format: str = "metric"  # "metric" (metres) or "normalized" (robosuite-style, in [0, 1])
+    randomization: RandomizationConfig | None = None
+    max_steps: int | None = None  # overrides the task horizon when set
+
+
+@dataclass
+class EpisodeResult:
+    """What a worker reports back for one episode (the record itself is written by the worker)."""
+
+    index: int
+    success: bool
+    failure_reason: str
+    steps: int
+    record: EpisodeRecord | None = field(default=None, repr=False)
+
+
+def normalize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Return robosuite-style normalized depth d = (1 - near/z) / (1 - near/far) in [0, 1]; 0 stays 0."""
+    z = np.asarray(depth, np.float64)
+    out = np.where(z > 0, (1.0 - near / np.maximum(z, 1e-12)) / (1.0 - near / far), 0.0)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def metric_from_normalized(d: np.ndarray, near: float, far: float) -> np.ndarray:
+    """Return metres from robosuite-style normalized depth (inverse of ``normalize_depth``)."""
+    d = np.asarray(d, np.float64)
+    return (near / (1.0 - d * (1.0 - near / far))).astype(np.float32)
+
+
+class EpisodeRunner:
+    """Records episodes of one scene on one backend; reuse it across episodes in a worker."""
+
+    def __init__(self, spec: SceneSpec, options: RecordingOptions, scene_dir: Path | None = None):
+        self.spec = spec
+        self.options = options
+        self.scene_dir = scene_dir
+        unknown = [c for c in options.cameras if c not in {cam.name for cam in spec.cameras}]
+        if unknown:
+            known = ", ".join(c.name for c in spec.cameras) or "none"
+            raise InputError(f"unknown camera(s) {', '.join(unknown)} (scene cameras: {known})")
+        self._sim: Simulation | None = None
+        self._renderer: SceneRenderer | None = None
+        self._structural_key: Any = None
+
+    # -- world lifecycle --------------------------------------------------------------------------
+    def _world_for(self, params: EpisodeParams) -> Simulation:
+        key = params.structural_key()
+        if self._sim is None or key != self._structural_key:
+            self.close()
+            world_spec = self.spec
+            if params.distractors:
+                world_spec = self.spec.model_copy(
+                    update={"objects": apply_to_spec(self.spec, params).objects}
+                )
+            self._world_spec = world_spec
+            self._sim = Simulation(world_spec, self.options.backend, self.scene_dir)
+            self._renderer = (
+                SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None
+            )
+            self._structural_key = key
+        return self._sim
+
+    def sample_params(self, dataset_seed: int, index: int) -> EpisodeParams:
+        """Return the episode's sampled parameters (empty when randomization is off)."""
+        if self.options.randomization is None:
+            return EpisodeParams(dataset_seed=int(dataset_seed), episode_index=int(index))
+        return sample_episode_params(self.options.randomization, self.spec, dataset_seed, index)
+
+    # -- one episode ---------------------------------------------------------------------------------
+    def run(self, dataset_seed: int, index: int, params: EpisodeParams | None = None) -> EpisodeResult:
+        """Record episode ``index`` of the dataset with seed ``dataset_seed``."""
+        params = params if params is not None else self.sample_params(dataset_seed, index)
+        sim = self._world_for(params)
+        from randomization.apply import EpisodePerturbation, apply_params
+
+        sim.backend.restore_nominal_params()
+        obs = sim.reset(stream(dataset_seed, index, "task"))
+        apply_params(sim, self._renderer, params)
+        obs = sim.observe()
+        perturb = EpisodePerturbation(params, stream(dataset_seed, index, "action_noise"))
+        sensor_rng = stream(dataset_seed, index, "sensor_noise")
+        expert = sim.task.expert()
+        expert.reset()
+        horizon = self.options.max_steps or self.spec.task.horizon
+        buf = _Buffers(self.options.cameras)
+        buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+        success, reason = False, ""
+        for _ in range(horizon):
+            action = np.asarray(expert.act(obs), dtype=np.float32)
+            result = sim.step(perturb.effective(action))
+            if result.info.get("failure_reason"):
+                reason = result.info["failure_reason"]
+                break
+            buf.add_step(action, result.reward)
+            obs = result.obs
+            buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+            if result.terminated:
+                success = bool(result.info["success"])
+                break
+        if not success and not reason:
+            reason = f"no success within {horizon} steps"
+        steps = len(buf.actions)
+        if steps == 0:
+            return EpisodeResult(index, False, reason or "no steps recorded", 0, None)
+        record = self._record(buf, dataset_seed, index, params, success, reason)
+        return EpisodeResult(index, success, reason, steps, record)
+
+    def _frames(self, params: EpisodeParams, rng: np.random.Generator) -> dict[str, Frame]:
+        if self._renderer is None:
+            return {}
+        from randomization.apply import apply_sensor_noise
+
+        frames = self._renderer.render(list(self.options.cameras))
+        return apply_sensor_noise(frames, params, rng)
+
+    def _record(self, buf: _Buffers, seed: int, index: int, params: EpisodeParams, success: bool,
+                reason: str) -> EpisodeRecord:
+        sim = self._sim
+        T = len(buf.actions)
+        obs = {k: np.stack(v[:T]).astype(np.float32) for k, v in buf.lowdim.items()}
+        next_obs = {k: np.stack(v[1 : T + 1]).astype(np.float32) for k, v in buf.lowdim.items()}
+        cameras: dict[str, CameraRecord] = {}
+        final: dict[str, np.ndarray] = {}
+        for cam in self.options.cameras:
+            intr = buf.intrinsics[cam]
+            units = "m" if self.options.depth_format == "metric" else "normalized"
+            cameras[cam] = CameraRecord(
+                name=cam, K=np.asarray(intr.K, float), width=intr.width, height=intr.height,
+                distortion=np.asarray(intr.distortion, float), near=float(intr.near), far=float(intr.far),
+                depth_units=units, depth_kind="z", T_world_cam=np.stack(buf.poses[cam][:T]),
+            )
+            for key, frames in buf.images[cam].items():
+                arr = np.stack(frames)
+                if key == "depth" and units == "normalized":
+                    arr = normalize_depth(arr, intr.near, intr.far)
+                if key in ("depth", "segmentation"):
+                    arr = arr[..., None]
+                name = f"{cam}_{'image' if key == 'rgb' else key}"
+                obs[name] = arr[:T]
+                final[name] = arr[T : T + 1]
+        dones = np.zeros(T, dtype=np.uint8)
+        dones[-1] = 1
+        seg_ids = self._renderer.segmentation_ids if self._renderer is not None else {}
+        ep_meta = {
+            "scene": self.spec.model_dump(mode="json"),
+            "randomization": params.to_dict(),
+            "randomization_config": None if self.options.randomization is None
+            else self.options.randomization.to_dict(),
+            "quality": self.options.quality,
+            "depth_format": self.options.depth_format,
+            "versions": versions(self.options.backend),
+            "final_frames_in": "next_obs_last",
+        }
+        return EpisodeRecord(
+            index=int(index), seed=int(seed), backend=self.options.backend,
+            engine_version=sim.backend.engine_version, scene_name=self.spec.name, success=bool(success),
+            failure_reason="" if success else reason, model_file=sim.backend.model_xml(), ep_meta=ep_meta,
+            actions=np.stack(buf.actions).astype(np.float32), rewards=np.asarray(buf.rewards, np.float32),
+            dones=dones, states=np.stack(buf.states[:T]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
+            segmentation_ids=seg_ids, quality=self.options.quality, final_images=final,
+        )
+
+    def close(self) -> None:
+        """Release the world and its renderer."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        if self._sim is not None:
+            self._sim.close()
+            self._sim = None
+
+
+class _Buffers:
+    """Per-step accumulation of one episode."""
+
+    def __init__(self, cameras: tuple[str, ...]):
+        self.lowdim: dict[str, list[np.ndarray]] = {k: [] for k in LOWDIM_KEYS}
+        self.images: dict[str, dict[str, list[np.ndarray]]] = {c: {} for c in cameras}
+        self.poses: dict[str, list[np.ndarray]] = {c: [] for c in cameras}
+        self.intrinsics: dict[str, Any] = {}
+        self.states: list[np.ndarray] = []
+        self.actions: list[np.ndarray] = []
+        self.rewards: list[float] = []
+
+    def add_obs(self, obs: dict[str, np.ndarray], frames: dict[str, Frame], state: np.ndarray) -> None:
+        for k in LOWDIM_KEYS:
+            self.lowdim[k].append(np.asarray(obs[k], np.float32))
+        for cam, f in frames.items():
+            self.intrinsics[cam] = f.intrinsics
+            self.poses[cam].append(np.asarray(f.T_world_cam, np.float64))
+            for key, arr in (("rgb", f.rgb), ("depth", f.depth), ("segmentation", f.segmentation)):
+                if arr is not None:
+                    self.images[cam].setdefault(key, []).append(arr)
+        self.states.append(state)
+
+    def add_step(self, action: np.ndarray, reward: float) -> None:
+        self.actions.append(action)
+        self.rewards.append(float(reward))
+
+
+def versions(backend: str) -> dict[str, str]:
+    """Return the versions that determine an episode's bytes (engine, numpy, robosynth)."""
+    from importlib import metadata
+
+    out = {"numpy": np.__version__}
+    for pkg in ("robosynth", "mujoco" if backend == "mujoco" else "pybullet", "h5py"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "unknown"
+    return out

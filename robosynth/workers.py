@@ -1,0 +1,158 @@
+"""Executors for ``generate``: in-process, a local process pool, or Ray. Workers write their own episodes.
+
+Each worker process keeps one ``EpisodeRunner`` (one engine world) for the whole run; an episode's bytes
+depend only on (seed, index, request), never on which worker ran it or what it ran before.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError
+
+
+@dataclass(frozen=True)
+class Job:
+    """A picklable description of what every worker records."""
+
+    request: Any  # GenerateRequest
+    spec_json: str
+    scene_dir: str | None
+    randomization_json: str | None
+
+
+def make_job(req) -> Job:
+    """Validate a GenerateRequest (scene, backend, cameras, randomization) and return its Job."""
+    from randomization.config import load_randomization
+    from robosynth.recording import EpisodeRunner
+    from scenes.loader import BUILTIN_DIR, builtin_names, load_scene
+    from sim.backend import BACKENDS
+
+    if req.backend not in BACKENDS:
+        raise InputError(f"unknown backend '{req.backend}' (choose from: {', '.join(BACKENDS)})")
+    spec = load_scene(req.scene)
+    if req.resolution is not None:
+        w, h = req.resolution
+        spec = spec.model_copy(update={"cameras": tuple(c.model_copy(update={"width": w, "height": h})
+                                                        for c in spec.cameras)})
+    scene_dir = str(BUILTIN_DIR) if req.scene in builtin_names() else str(Path(req.scene).resolve().parent)
+    cfg = load_randomization(req.randomization, spec)
+    job = Job(req, spec.model_dump_json(), scene_dir, cfg.model_dump_json() if cfg is not None else None)
+    EpisodeRunner(spec, _options(job), Path(scene_dir))  # validates camera names without building
+    return job
+
+
+def _options(job: Job):
+    from randomization.config import RandomizationConfig
+    from robosynth.recording import RecordingOptions
+    from scenes.spec import SceneSpec
+
+    spec = SceneSpec.model_validate_json(job.spec_json)
+    req = job.request
+    cams = tuple(c.name for c in spec.cameras) if req.cameras is None else tuple(req.cameras)
+    cfg = None if job.randomization_json is None else RandomizationConfig.model_validate_json(job.randomization_json)
+    return RecordingOptions(backend=req.backend, cameras=cams, quality=req.quality, depth_format=req.depth_format,
+                            randomization=cfg, max_steps=req.max_steps)
+
+
+_RUNNER: dict[str, Any] = {}
+
+
+def _runner(job: Job):
+    from robosynth.recording import EpisodeRunner
+    from scenes.spec import SceneSpec
+
+    key = job.spec_json + str(job.request)
+    if key not in _RUNNER:
+        for r in _RUNNER.values():
+            r.close()
+        _RUNNER.clear()
+        spec = SceneSpec.model_validate_json(job.spec_json)
+        _RUNNER[key] = EpisodeRunner(spec, _options(job), Path(job.scene_dir) if job.scene_dir else None)
+    return _RUNNER[key]
+
+
+def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
+    """Record one episode, write it (or its failure marker) atomically, and return a small summary."""
+    from robosynth.generate import dataset_info, failed_marker
+    from robosynth.schema import episode_path, write_episode_file
+
+    req = job.request
+    res = _runner(job).run(req.seed, index)
+    written = False
+    if res.record is not None and (res.success or req.keep_failed):
+        episode_path(out, index).parent.mkdir(parents=True, exist_ok=True)
+        write_episode_file(episode_path(out, index), dataset_info(req), res.record, compression=req.compression)
+        written = True
+    elif not res.success:
+        _write_marker(failed_marker(Path(out), index), {"index": index, "failure_reason": res.failure_reason,
+                                                         "steps": res.steps})
+    return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
+            "written": written}
+
+
+def _write_marker(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _pool_init() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def _pool_call(args: tuple[Job, str, int]) -> dict[str, Any]:
+    return run_episode(*args)
+
+
+def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor: str = "local") -> Iterator[dict]:
+    """Yield one summary per episode as they finish (any order)."""
+    if executor not in ("local", "ray"):
+        raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
+    if executor == "ray":
+        yield from _run_ray(job, out, indices, workers)
+        return
+    if workers == 1 or len(indices) <= 1:
+        for i in indices:
+            yield run_episode(job, out, i)
+        return
+    ctx = mp.get_context("spawn")  # engines and GL contexts must not be forked
+    with ctx.Pool(processes=min(workers, len(indices)), initializer=_pool_init) as pool:
+        yield from pool.imap_unordered(_pool_call, [(job, out, i) for i in indices], chunksize=1)
+
+
+def _run_ray(job: Job, out: str, indices: list[int], workers: int) -> Iterator[dict]:
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--executor ray needs ray: pip install 'robosynth[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+
+    @ray.remote
+    class _Worker:
+        def run(self, job: Job, out: str, index: int) -> dict[str, Any]:
+            return run_episode(job, out, index)
+
+    actors = [_Worker.remote() for _ in range(max(1, min(workers, len(indices))))]
+    pending = {}
+    queue = list(indices)
+    for a in actors:
+        if queue:
+            pending[a.run.remote(job, out, queue.pop(0))] = a
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        actor = pending.pop(ready[0])
+        if queue:
+            pending[actor.run.remote(job, out, queue.pop(0))] = actor
+        yield ray.get(ready[0])
