@@ -172,6 +172,16 @@ def validate_cmd(scene: SceneArg, backend: BackendOpt = "all") -> None:
 # ------------------------------------------------------------------------------- later verbs go here
 # generate, inspect, verify, preview, replay, report: see "Adding a verb" in the module docstring.
 
+def _register_dataset_verbs() -> None:
+    from robosynth import cli_data
+
+    app.command("generate")(cli_data.generate_cmd)
+    app.command("inspect")(cli_data.inspect_cmd)
+    app.command("verify")(cli_data.verify_cmd)
+
+
+_register_dataset_verbs()
+
 
 # ------------------------------------------------------------------------------------------ entry
 

@@ -1,0 +1,131 @@
+"""CLI verbs that make or read datasets: generate, inspect, verify (registered in robosynth.cli)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from robosynth.cli_common import EXIT_CHECK_FAILED, err_console, out_console
+from sim.errors import InputError
+
+
+def generate_cmd(
+    scene: Annotated[str, typer.Argument(metavar="SCENE", help="built-in scene name or a YAML path")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="dataset directory")] = Path("episodes"),
+    backend: Annotated[str, typer.Option("--backend", "-b", help="mujoco or pybullet")] = "mujoco",
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="episodes to run (indices 0..N-1)")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="dataset seed")] = 0,
+    workers: Annotated[int, typer.Option("--workers", "-w", help="parallel worker processes")] = 1,
+    executor: Annotated[str, typer.Option("--executor", help="local or ray")] = "local",
+    resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted dataset")] = False,
+    cameras: Annotated[str | None, typer.Option(
+        "--cameras", help="comma-separated scene cameras; 'none' for state only (default: all)")] = None,
+    resolution: Annotated[str | None, typer.Option("--resolution", help="WIDTHxHEIGHT for every camera")] = None,
+    quality: Annotated[str, typer.Option("--quality", help="render preset: fast, default, high")] = "default",
+    randomization: Annotated[str | None, typer.Option(
+        "--randomization", help="preset (none, visual, physical, full) or YAML file")] = None,
+    depth_format: Annotated[str, typer.Option(
+        "--depth-format", help="metric (metres) or normalized (robosuite-style [0, 1])")] = "metric",
+    keep_failed: Annotated[bool, typer.Option("--keep-failed", help="also write failed episodes")] = False,
+    compression: Annotated[str, typer.Option("--compression", help="gzip, lzf or none")] = "gzip",
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="cap steps per episode")] = None,
+) -> None:
+    """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
+    from robosynth.generate import GenerateRequest, parse_resolution
+    from sim.backend import BACKENDS
+
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
+    if quality not in ("fast", "default", "high"):
+        raise InputError(f"unknown --quality '{quality}' (choose from: fast, default, high)")
+    if depth_format not in ("metric", "normalized"):
+        raise InputError(f"unknown --depth-format '{depth_format}' (choose from: metric, normalized)")
+    if compression not in ("gzip", "lzf", "none"):
+        raise InputError(f"unknown --compression '{compression}' (choose from: gzip, lzf, none)")
+    if max_steps is not None and max_steps < 1:
+        raise InputError("--max-steps must be >= 1")
+    cams = None
+    if cameras is not None:
+        cams = () if cameras.strip().lower() == "none" else tuple(c.strip() for c in cameras.split(",") if c.strip())
+    req = GenerateRequest(
+        scene=scene, backend=backend, episodes=episodes, seed=seed, cameras=cams,
+        resolution=parse_resolution(resolution), quality=quality, randomization=randomization,
+        depth_format=depth_format, keep_failed=keep_failed,
+        compression=None if compression == "none" else compression, max_steps=max_steps,
+    )
+    summary = _run_with_progress(req, out, workers, executor, resume)
+    rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
+    out_console().print(
+        f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
+        f"{summary.failed} failed (success rate {rate:.0%}); index {out / 'dataset.hdf5'}"
+    )
+
+
+def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from robosynth.generate import generate
+
+    stats = {"n": 0, "ok": 0, "steps": 0, "t0": time.perf_counter()}
+    with Progress(
+        TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), console=err_console(), transient=False, disable=not err_console().is_terminal,
+    ) as progress:
+        task = progress.add_task("episodes", total=req.episodes, info="")
+
+        def on_episode(res: dict) -> None:
+            stats["n"] += 1
+            stats["ok"] += int(res["success"])
+            stats["steps"] += res["steps"]
+            sps = stats["steps"] / max(1e-9, time.perf_counter() - stats["t0"])
+            progress.update(task, advance=1, info=f"{sps:.0f} steps/s, success {stats['ok'] / stats['n']:.0%}")
+
+        summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode)
+        progress.update(task, completed=req.episodes)
+    return summary
+
+
+def inspect_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:
+    """Summarise a dataset: episodes, steps, keys/shapes/dtypes, backend, seeds, success rate, size."""
+    from robosynth.schema import summarize
+
+    s = summarize(path)
+    console = out_console()
+    head = Table(title=f"robosynth dataset {path}", show_header=False)
+    for k in ("schema", "episodes", "total_steps", "success_rate", "bytes_on_disk"):
+        v = s.get(k)
+        head.add_row(k, f"{v:.1%}" if k == "success_rate" and v is not None else f"{v:,}" if isinstance(v, int)
+                     else str(v))
+    spe = s.get("steps_per_episode") or {}
+    head.add_row("steps/episode", f"min {spe.get('min')}, mean {spe.get('mean', 0):.1f}, max {spe.get('max')}"
+                 if spe else "-")
+    head.add_row("backends", ", ".join(f"{k} ({v})" for k, v in (s.get("backends") or {}).items()))
+    head.add_row("scenes", ", ".join(f"{k} ({v})" for k, v in (s.get("scenes") or {}).items()))
+    seeds = sorted(set(s.get("seeds") or []))
+    head.add_row("seeds", ", ".join(map(str, seeds[:10])) + (" ..." if len(seeds) > 10 else ""))
+    console.print(head)
+    keys = Table(title="keys", show_lines=False)
+    keys.add_column("key")
+    keys.add_column("shape")
+    keys.add_column("dtype")
+    for k, v in (s.get("keys") or {}).items():
+        keys.add_row(k, "(" + ", ".join(map(str, v["shape"])) + ")", v["dtype"])
+    console.print(keys)
+
+
+def verify_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:
+    """Validate schema and contents; exit 1 listing every problem."""
+    from robosynth.schema import verify_path
+
+    problems = verify_path(path)
+    console = out_console()
+    if problems:
+        for p in problems:
+            console.print(f"FAIL {p}", markup=False)
+        console.print(f"{len(problems)} problem(s) in {path}", markup=False)
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    console.print(f"OK {path}: schema and contents valid", markup=False)
