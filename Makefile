@@ -7,18 +7,20 @@ BIN := $(VENV)/bin
 install:
 	@# EGL + Mesa llvmpipe for headless MuJoCo rendering; installed only when missing.
 	@if ! ldconfig -p 2>/dev/null | grep -q libEGL.so.1; then \
-		(command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq libegl1 libgl1 libgles2 libegl-mesa0 >/dev/null) || echo "warning: could not install EGL libraries"; \
+		(command -v apt-get >/dev/null && apt-get update -qq && apt-get install -y -qq libegl1 libgl1 libgles2 libegl-mesa0 libgl1-mesa-dri >/dev/null) || echo "warning: could not install EGL libraries"; \
 	fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev]"
 
 demo:
-	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128
+	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128 --resume
 	$(BIN)/robosynth preview episodes/ --out episodes/preview.png
+	$(BIN)/robosynth generate pick_place --backend pybullet --episodes 5 --out episodes-pybullet/ --seed 0 --cameras none --resume
+	$(BIN)/robosynth inspect episodes/
 
 test:
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
 
 lint:
 	$(BIN)/ruff check .
@@ -27,4 +29,4 @@ bench:
 	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md
 
 clean:
-	rm -rf episodes build *.egg-info
+	rm -rf episodes episodes-pybullet build *.egg-info
