@@ -1,0 +1,362 @@
+"""Preview images: a scene's cameras before any dataset exists, or a contact sheet / video of a dataset.
+
+Every camera becomes one row ``RGB | colourised depth | colourised segmentation`` with a small label.
+Depth: near = red, far = blue (OpenCV TURBO map of inverse depth between the 1st and 99th percentile of
+valid pixels); no return (0, non-finite, far plane) is black. Segmentation: a fixed colour per instance id
+(golden-ratio hues), background 0 black. Library functions return arrays or paths and raise InputError
+subclasses; ``robosynth preview`` in robosynth/cli.py only parses flags.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+
+from renderers.camera import MAX_RESOLUTION
+from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from renderers.sensors import Frame
+    from scenes.spec import SceneSpec
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+VIDEO_SUFFIXES = (".mp4",)
+MAX_TILE_HEIGHT = 256  # contact-sheet tiles are shrunk to this height
+GAP = 2  # px between tiles and rows
+_RES_RE = re.compile(r"^\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*$")
+
+
+# -------------------------------------------------------------------------------------- validation
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """Return (width, height) from ``WxH``; raise InputError for bad syntax, 0, negative or > 4096."""
+    m = _RES_RE.match(text or "")
+    if not m:
+        raise InputError(f"--resolution must look like WIDTHxHEIGHT (e.g. 256x256), got '{text}'")
+    w, h = int(m.group(1)), int(m.group(2))
+    for name, v in (("width", w), ("height", h)):
+        if v <= 0 or v > MAX_RESOLUTION:
+            raise InputError(f"--resolution {name} must be in 1..{MAX_RESOLUTION} pixels, got {v}")
+    return w, h
+
+
+def check_output(out: str | os.PathLike[str], suffixes: Sequence[str]) -> Path:
+    """Return ``out`` as a Path after checking its suffix and that its directory exists and is writable."""
+    p = Path(out)
+    if p.suffix.lower() not in suffixes:
+        raise InputError(f"--out '{p}': expected a file ending in {', '.join(suffixes)}")
+    if p.is_dir():
+        raise InputError(f"--out '{p}' is a directory; give a file name")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise InputError(f"output directory '{parent}' does not exist")
+    try:  # a real probe: os.access says yes to root even on read-only file systems
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".robosynth-probe-"):
+            pass
+    except OSError as exc:
+        raise InputError(f"output directory '{parent}' is not writable ({exc.strerror})") from None
+    return p
+
+
+# -------------------------------------------------------------------------------------- colourising
+
+
+def instance_colours(n: int) -> np.ndarray:
+    """Return an (n, 3) uint8 BGR table: a fixed colour per instance id (golden-ratio hues), id 0 black."""
+    ids = np.arange(n, dtype=np.float64)
+    h = (ids * 0.6180339887) % 1.0 * 6.0
+    s = 0.6 + 0.4 * ((ids * 0.37) % 1.0)
+    f = h - np.floor(h)
+    p, q, t = 1 - s, 1 - s * f, 1 - s * (1 - f)
+    v = np.ones(n)
+    sector = np.floor(h).astype(int) % 6
+    rgb = np.choose(sector[:, None], [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v),
+                                                                (t, p, v), (v, p, q))])
+    bgr = np.rint(235 * rgb[:, ::-1]).astype(np.uint8)
+    bgr[:1] = 0
+    return bgr
+
+
+def colorize_segmentation(seg: np.ndarray) -> np.ndarray:
+    """Return a BGR image of instance ids (H, W) or (H, W, 1); ids <= 0 are black."""
+    s = np.asarray(seg).reshape(seg.shape[0], seg.shape[1]).astype(np.int64)
+    table = instance_colours(max(int(s.max(initial=0)) + 1, 1))
+    return table[np.clip(s, 0, None)]
+
+
+def depth_range(depth: np.ndarray, far: float | None = None) -> tuple[float, float] | None:
+    """Return the (1st, 99th) percentile of valid depth, or None when no pixel has a return."""
+    d = np.asarray(depth, dtype=np.float64)
+    valid = np.isfinite(d) & (d > 0)
+    if far is not None:
+        valid &= d < far * (1 - 1e-5)
+    if not valid.any():
+        return None
+    lo, hi = np.percentile(d[valid], [1, 99])
+    return float(lo), float(max(hi, lo + 1e-6))
+
+
+def colorize_depth(depth: np.ndarray, rng: tuple[float, float] | None = None, far: float | None = None) -> np.ndarray:
+    """Return a BGR image of depth (near red, far blue); 0, non-finite and far-plane pixels are black."""
+    d = np.asarray(depth, dtype=np.float64).reshape(depth.shape[0], depth.shape[1])
+    valid = np.isfinite(d) & (d > 0)
+    if far is not None:
+        valid &= d < far * (1 - 1e-5)
+    rng = rng or depth_range(d, far)
+    if rng is None:
+        return np.zeros((*d.shape, 3), np.uint8)
+    inv = 1.0 / np.where(valid, d, rng[0])  # inverse depth spreads the colours over the near workspace
+    norm = np.clip((inv - 1.0 / rng[1]) / (1.0 / rng[0] - 1.0 / rng[1]), 0, 1)
+    img = cv2.applyColorMap((255 * norm).astype(np.uint8), cv2.COLORMAP_TURBO)
+    img[~valid] = 0
+    return img
+
+
+# -------------------------------------------------------------------------------------- layout
+
+
+def _put_label(img: np.ndarray, text: str) -> np.ndarray:
+    """Return ``img`` with ``text`` written small in white on a black band in its top-left corner."""
+    img = np.ascontiguousarray(img)
+    scale = max(0.3, min(0.5, img.shape[0] / 400))
+    (w, h), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    img[: h + base + 3, : w + 4] = 0
+    cv2.putText(img, text, (2, h + 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+    return img
+
+
+def _fit(img: np.ndarray, nearest: bool) -> np.ndarray:
+    """Return ``img`` shrunk to at most MAX_TILE_HEIGHT rows (nearest-neighbour for ids)."""
+    if img.shape[0] <= MAX_TILE_HEIGHT:
+        return img
+    s = MAX_TILE_HEIGHT / img.shape[0]
+    size = (max(1, round(img.shape[1] * s)), MAX_TILE_HEIGHT)
+    return cv2.resize(img, size, interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+
+
+def camera_tiles(rgb: np.ndarray | None, depth: np.ndarray | None, seg: np.ndarray | None, label: str,
+                 depth_rng: tuple[float, float] | None = None, far: float | None = None) -> list[np.ndarray]:
+    """Return the three labelled BGR tiles RGB | depth | segmentation of one image (missing ones black)."""
+    shape = next(a.shape[:2] for a in (rgb, depth, seg) if a is not None)
+    black = np.zeros((*shape, 3), np.uint8)
+    rgb_t = black if rgb is None else np.ascontiguousarray(np.asarray(rgb)[..., ::-1])
+    rng = None if depth is None else (depth_rng or depth_range(depth, far))
+    depth_t = black if depth is None else colorize_depth(depth, rng, far)
+    seg_t = black if seg is None else colorize_segmentation(seg)
+    depth_label = "no depth" if rng is None else f"{rng[0]:.2f}-{rng[1]:.2f} m"
+    n_ids = 0 if seg is None else len(np.unique(seg[np.asarray(seg) > 0]))
+    return [_put_label(_fit(rgb_t, False), label), _put_label(_fit(depth_t, True), depth_label),
+            _put_label(_fit(seg_t, True), f"{n_ids} ids")]
+
+
+def hstack(tiles: Iterable[np.ndarray]) -> np.ndarray:
+    """Return tiles side by side (top-aligned, padded with black) with GAP px between them."""
+    tiles = list(tiles)
+    h = max(t.shape[0] for t in tiles)
+    out = np.zeros((h, sum(t.shape[1] for t in tiles) + GAP * (len(tiles) - 1), 3), np.uint8)
+    x = 0
+    for t in tiles:
+        out[: t.shape[0], x : x + t.shape[1]] = t
+        x += t.shape[1] + GAP
+    return out
+
+
+def vstack(rows: Iterable[np.ndarray]) -> np.ndarray:
+    """Return rows stacked vertically (left-aligned, padded with black) with GAP px between them."""
+    rows = list(rows)
+    w = max(r.shape[1] for r in rows)
+    out = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), w, 3), np.uint8)
+    y = 0
+    for r in rows:
+        out[y : y + r.shape[0], : r.shape[1]] = r
+        y += r.shape[0] + GAP
+    return out
+
+
+# -------------------------------------------------------------------------------------- scene mode
+
+
+def with_resolution(spec: SceneSpec, width: int, height: int) -> SceneSpec:
+    """Return ``spec`` with every camera at width x height (fovy kept; an explicit K scaled per axis)."""
+    from scenes.spec import CameraSpec
+
+    cams = []
+    for c in spec.cameras:
+        data = c.model_dump()
+        data.update(width=width, height=height)
+        if c.K is not None:
+            sx, sy = width / c.width, height / c.height
+            (fx, _, cx), (_, fy, cy), _ = c.K
+            data["K"] = ((fx * sx, 0.0, (cx + 0.5) * sx - 0.5), (0.0, fy * sy, (cy + 0.5) * sy - 0.5), (0.0, 0.0, 1.0))
+        cams.append(CameraSpec.model_validate(data))
+    return spec.model_copy(update={"cameras": tuple(cams)})
+
+
+def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default", seed: int = 0) -> dict[str, Frame]:
+    """Return one Frame per camera after reset with the task stream of episode 0 of dataset seed ``seed``."""
+    from randomization.seeding import stream
+    from renderers.sensors import SceneRenderer
+    from scenes.runtime import Simulation
+
+    sim = Simulation(spec, backend)
+    try:
+        sim.reset(stream(seed, 0, "task"))
+        renderer = SceneRenderer(sim.backend, spec, quality)
+        try:
+            return renderer.render()
+        finally:
+            renderer.close()
+    finally:
+        sim.close()
+
+
+def scene_sheet(frames_by_backend: dict[str, dict[str, Frame]]) -> np.ndarray:
+    """Return the BGR sheet: one row per (backend, camera) of RGB | depth | segmentation."""
+    rows = []
+    for backend, frames in frames_by_backend.items():
+        for name, f in frames.items():
+            label = f"{backend} {name}"
+            rows.append(hstack(camera_tiles(f.rgb, f.depth, f.segmentation, label, far=f.intrinsics.far)))
+    if not rows:
+        raise InputError("the scene has no cameras to preview")
+    return vstack(rows)
+
+
+def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[str], quality: str = "default",
+                  resolution: tuple[int, int] | None = None, seed: int = 0) -> Path:
+    """Render every camera of ``scene`` once after reset on each backend and write the sheet; return its path."""
+    from renderers.sensors import QUALITIES
+    from scenes.loader import load_scene
+
+    if quality not in QUALITIES:
+        raise InputError(f"unknown quality '{quality}' (choose from: {', '.join(QUALITIES)})")
+    if Path(out).suffix.lower() in VIDEO_SUFFIXES:
+        raise InputError(f"--out '{out}': a scene preview is one image (.png, .jpg); videos need a dataset PATH")
+    path = check_output(out, IMAGE_SUFFIXES)
+    spec = load_scene(scene)
+    if resolution is not None:
+        spec = with_resolution(spec, *resolution)
+    frames = {b: render_scene_cameras(spec, b, quality, seed) for b in backends}
+    return write_image(scene_sheet(frames), path)
+
+
+# -------------------------------------------------------------------------------------- dataset mode
+
+
+def _episodes(path: Path, n: int) -> list[Any]:
+    """Return up to ``n`` EpisodeRecords of a dataset directory or HDF5 file (DatasetError if unreadable)."""
+    from robosynth.schema import iter_episodes
+
+    if not path.exists():
+        raise InputError(f"PATH '{path}' does not exist")
+    it = iter_episodes(path)
+    try:
+        eps = list(islice(it, max(n, 1)))
+    finally:
+        it.close()
+    if not eps:
+        raise InputError(f"'{path}' holds no episodes")
+    return eps
+
+
+def _camera_images(ep: Any) -> dict[str, dict[str, np.ndarray]]:
+    """Return {camera: {image|depth|segmentation: (T, H, W, C) array}} of one episode's observations."""
+    cams: dict[str, dict[str, np.ndarray]] = {}
+    for key, arr in ep.obs.items():
+        for kind in ("image", "depth", "segmentation"):
+            if key.endswith(f"_{kind}") and len(key) > len(kind) + 1 and arr.ndim == 4:
+                cams.setdefault(key[: -len(kind) - 1], {})[kind] = arr
+    if not cams:
+        raise InputError(f"episode {ep.index} has no camera images to preview")
+    return cams
+
+
+def _row(ep: Any, cam: str, imgs: dict[str, np.ndarray], steps: Sequence[int]) -> np.ndarray:
+    """Return one contact-sheet row: RGB | depth | seg for each chosen step of one episode camera."""
+    rec = ep.cameras.get(cam)
+    far = None if rec is None else (1.0 if rec.depth_units == "normalized" else rec.far)
+    depth = imgs.get("depth")
+    rng = None if depth is None else depth_range(depth, far)  # one range per episode camera: no flicker
+    tiles = []
+    for t in steps:
+        rgb, d, seg = (imgs[k][t] if k in imgs else None for k in ("image", "depth", "segmentation"))
+        tiles += camera_tiles(rgb, d, seg, f"ep{ep.index} {cam} t={t}", rng, far)
+    return hstack(tiles)
+
+
+def dataset_sheet(path: str | os.PathLike[str], episodes: int = 3, frames: int = 4) -> np.ndarray:
+    """Return a BGR contact sheet of ``frames`` evenly spaced steps of the first ``episodes`` episodes."""
+    rows = []
+    for ep in _episodes(Path(path), episodes):
+        for cam, imgs in _camera_images(ep).items():
+            T = next(iter(imgs.values())).shape[0]
+            steps = sorted({int(round(x)) for x in np.linspace(0, T - 1, max(1, min(frames, T)))})
+            rows.append(_row(ep, cam, imgs, steps))
+    return vstack(rows)
+
+
+def preview_dataset(path: str | os.PathLike[str], out: str | os.PathLike[str], episodes: int = 3,
+                    frames: int = 4, fps: float = 10.0) -> Path:
+    """Write a contact sheet (.png/.jpg) or a video (.mp4, every step) of a dataset; return the path."""
+    if episodes < 1 or frames < 1:
+        raise InputError("--episodes and --frames must be >= 1")
+    target = check_output(out, IMAGE_SUFFIXES + VIDEO_SUFFIXES)
+    if target.suffix.lower() not in VIDEO_SUFFIXES:
+        return write_image(dataset_sheet(path, episodes, frames), target)
+    video = []
+    for ep in _episodes(Path(path), episodes):
+        cams = _camera_images(ep)
+        T = min(a.shape[0] for imgs in cams.values() for a in imgs.values())
+        for t in range(T):
+            video.append(vstack(_row(ep, cam, imgs, [t]) for cam, imgs in cams.items()))
+    return write_video(video, target, fps)
+
+
+# -------------------------------------------------------------------------------------- writing
+
+
+def _tmp_for(path: Path) -> Path:
+    """Return a hidden temporary sibling of ``path`` with the same suffix (so OpenCV picks the format)."""
+    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
+
+
+def write_image(img: np.ndarray, path: Path) -> Path:
+    """Write a BGR image atomically (temporary file, then rename); return ``path``."""
+    tmp = _tmp_for(path)
+    try:
+        if not cv2.imwrite(str(tmp), img):
+            raise InputError(f"cannot write image '{path}'")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_video(frames: Sequence[np.ndarray], path: Path, fps: float = 10.0) -> Path:
+    """Write BGR frames (padded to one even size) as an mp4v video atomically; return ``path``."""
+    h = 2 * ((max(f.shape[0] for f in frames) + 1) // 2)  # even sizes suit every codec
+    w = 2 * ((max(f.shape[1] for f in frames) + 1) // 2)
+    tmp = _tmp_for(path)
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+    try:
+        if not writer.isOpened():
+            raise InputError(f"cannot write video '{path}' (OpenCV has no mp4v writer here)")
+        for f in frames:
+            canvas = np.zeros((h, w, 3), np.uint8)
+            canvas[: f.shape[0], : f.shape[1]] = f
+            writer.write(canvas)
+        writer.release()
+        os.replace(tmp, path)
+    finally:
+        writer.release()
+        tmp.unlink(missing_ok=True)
+    return path
