@@ -48,7 +48,13 @@ class MujocoParamsMixin:
                 m.opt.gravity[:] = value
             else:
                 getattr(m, key)[:] = value
-        self._mj.mj_setConst(m, self.data)
+        self._set_const()
+
+    def _set_const(self) -> None:
+        """Run mj_setConst (which uses mjData as scratch) without disturbing the current state."""
+        state = self.get_state()
+        self._mj.mj_setConst(self.model, self.data)
+        self.set_state(state)
 
     def _body_geoms(self, name: str) -> np.ndarray:
         if name == "floor":
@@ -110,5 +116,4 @@ class MujocoParamsMixin:
 
     def finalize_params(self) -> None:
         """Recompute model constants and kinematics after a batch of setters (state is unchanged)."""
-        self._mj.mj_setConst(self.model, self.data)
-        self._mj.mj_forward(self.model, self.data)
+        self._set_const()

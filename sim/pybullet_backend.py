@@ -80,7 +80,12 @@ class PybulletBackend(PybulletParamsMixin):
         self.close()
         self._pb, self.client = _new_client()
         self.spec = spec
-        c = self.client
+        self._scene_dir = scene_dir
+        self._populate()
+
+    def _populate(self) -> None:
+        """Load every body of the scene into the (empty) client and put it in its initial state."""
+        spec, scene_dir, c = self.spec, self._scene_dir, self.client
         c.setPhysicsEngineParameter(
             fixedTimeStep=spec.physics.timestep, numSubSteps=0, deterministicOverlappingPairs=1
         )
@@ -101,8 +106,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._snapshots: OrderedDict[bytes, int] = OrderedDict()
         self.time = 0.0
         self._save_nominal()
-        self._pristine = c.saveState()
-        self.reset()
+        self._reset_state()
 
     def _load_robot(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
@@ -179,11 +183,20 @@ class PybulletBackend(PybulletParamsMixin):
     def reset(self) -> None:
         """Reset bodies to their spec poses, the robot to its initial joints, time to 0.
 
-        The engine state is first restored from the snapshot taken right after build, so contact caches
-        left by earlier episodes never leak into this one.
+        Bullet keeps history outside any state it lets us save or restore (the broadphase tree and
+        persistent contact manifolds: moving a body and back changes later contacts by up to 2 mm).
+        So after anything has run, reset reloads the world into the same client (resetSimulation,
+        about 65 ms) and episodes never depend on earlier ones. Parameters set in place are reset too.
         """
+        if not self._fresh:
+            self.client.resetSimulation()
+            self._snapshots.clear()
+            self._populate()
+            return
+        self._reset_state()
+
+    def _reset_state(self) -> None:
         c = self.client
-        c.restoreState(self._pristine)
         for o in self.spec.objects:
             uid, _ = self._bodies[o.name]
             c.resetBasePositionAndOrientation(uid, list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat))
@@ -191,6 +204,7 @@ class PybulletBackend(PybulletParamsMixin):
         q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
         self.set_joint_positions(q)
         self.time = 0.0
+        self._fresh = True
 
     # -- stepping and state --------------------------------------------------------------------------
     def _apply_motors(self) -> None:
@@ -207,6 +221,7 @@ class PybulletBackend(PybulletParamsMixin):
 
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError if the state becomes NaN/inf."""
+        self._fresh = False
         for _ in range(n):
             self.client.stepSimulation()
         self.time += n * self.spec.physics.timestep
@@ -252,6 +267,7 @@ class PybulletBackend(PybulletParamsMixin):
     def set_state(self, state: np.ndarray) -> None:
         """Restore a state from ``get_state`` (bodies, joints, motor targets, time)."""
         c = self.client
+        self._fresh = False
         state = np.asarray(state, dtype=np.float64)
         nj = c.getNumJoints(self.robot)
         expect = 10 + 13 * len(self._movable) + 2 * nj
@@ -293,7 +309,8 @@ class PybulletBackend(PybulletParamsMixin):
         return np.asarray(p, float), quat_xyzw_to_wxyz(o)
 
     def set_body_pose(self, name: str, pos, quat) -> None:
-        """Teleport an object with zero velocity."""
+        """Teleport an object with zero velocity (marks the world as used: the next reset reloads it)."""
+        self._fresh = False
         uid, _ = self._bodies[name]
         self.client.resetBasePositionAndOrientation(uid, list(pos), quat_wxyz_to_xyzw(quat))
         self.client.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
@@ -310,6 +327,7 @@ class PybulletBackend(PybulletParamsMixin):
 
     def set_joint_positions(self, q: np.ndarray) -> None:
         """Teleport the robot joints (zero velocity) and hold them there."""
+        self._fresh = False
         q = np.asarray(q, float)
         for j, v in zip(self._arm + self._fingers, q, strict=True):
             self.client.resetJointState(self.robot, j, float(v), 0.0)
