@@ -178,6 +178,9 @@ def _register_dataset_verbs() -> None:
     app.command("generate")(cli_data.generate_cmd)
     app.command("inspect")(cli_data.inspect_cmd)
     app.command("verify")(cli_data.verify_cmd)
+    from robosynth import cli_replay
+
+    app.command("replay")(cli_replay.replay_cmd)
 
 
 _register_dataset_verbs()
