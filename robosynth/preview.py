@@ -9,11 +9,12 @@ subclasses; ``robosynth preview`` in robosynth/cli.py only parses flags.
 
 from __future__ import annotations
 
+import colorsys
+import itertools
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
-from itertools import islice
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,16 +73,9 @@ def check_output(out: str | os.PathLike[str], suffixes: Sequence[str]) -> Path:
 
 def instance_colours(n: int) -> np.ndarray:
     """Return an (n, 3) uint8 BGR table: a fixed colour per instance id (golden-ratio hues), id 0 black."""
-    ids = np.arange(n, dtype=np.float64)
-    h = (ids * 0.6180339887) % 1.0 * 6.0
-    s = 0.6 + 0.4 * ((ids * 0.37) % 1.0)
-    f = h - np.floor(h)
-    p, q, t = 1 - s, 1 - s * f, 1 - s * (1 - f)
-    v = np.ones(n)
-    sector = np.floor(h).astype(int) % 6
-    rgb = np.choose(sector[:, None], [np.stack(c, -1) for c in ((v, t, p), (q, v, p), (p, v, t), (p, q, v),
-                                                                (t, p, v), (v, p, q))])
-    bgr = np.rint(235 * rgb[:, ::-1]).astype(np.uint8)
+    hsv = [((i * 0.6180339887) % 1.0, 0.6 + 0.4 * ((i * 0.37) % 1.0), 0.92) for i in range(n)]
+    bgr = np.array([colorsys.hsv_to_rgb(*c)[::-1] for c in hsv]).reshape(n, 3)
+    bgr = np.rint(255 * bgr).astype(np.uint8)
     bgr[:1] = 0
     return bgr
 
@@ -93,12 +87,16 @@ def colorize_segmentation(seg: np.ndarray) -> np.ndarray:
     return table[np.clip(s, 0, None)]
 
 
+def _valid_depth(d: np.ndarray, far: float | None) -> np.ndarray:
+    """Return the mask of pixels with a depth return: finite, > 0 and in front of the far plane."""
+    valid = np.isfinite(d) & (d > 0)
+    return valid if far is None else valid & (d < far * (1 - 1e-5))
+
+
 def depth_range(depth: np.ndarray, far: float | None = None) -> tuple[float, float] | None:
     """Return the (1st, 99th) percentile of valid depth, or None when no pixel has a return."""
     d = np.asarray(depth, dtype=np.float64)
-    valid = np.isfinite(d) & (d > 0)
-    if far is not None:
-        valid &= d < far * (1 - 1e-5)
+    valid = _valid_depth(d, far)
     if not valid.any():
         return None
     lo, hi = np.percentile(d[valid], [1, 99])
@@ -108,9 +106,7 @@ def depth_range(depth: np.ndarray, far: float | None = None) -> tuple[float, flo
 def colorize_depth(depth: np.ndarray, rng: tuple[float, float] | None = None, far: float | None = None) -> np.ndarray:
     """Return a BGR image of depth (near red, far blue); 0, non-finite and far-plane pixels are black."""
     d = np.asarray(depth, dtype=np.float64).reshape(depth.shape[0], depth.shape[1])
-    valid = np.isfinite(d) & (d > 0)
-    if far is not None:
-        valid &= d < far * (1 - 1e-5)
+    valid = _valid_depth(d, far)
     rng = rng or depth_range(d, far)
     if rng is None:
         return np.zeros((*d.shape, 3), np.uint8)
@@ -158,27 +154,20 @@ def camera_tiles(rgb: np.ndarray | None, depth: np.ndarray | None, seg: np.ndarr
             _put_label(_fit(seg_t, True), f"{n_ids} ids")]
 
 
-def hstack(tiles: Iterable[np.ndarray]) -> np.ndarray:
-    """Return tiles side by side (top-aligned, padded with black) with GAP px between them."""
-    tiles = list(tiles)
-    h = max(t.shape[0] for t in tiles)
-    out = np.zeros((h, sum(t.shape[1] for t in tiles) + GAP * (len(tiles) - 1), 3), np.uint8)
-    x = 0
-    for t in tiles:
-        out[: t.shape[0], x : x + t.shape[1]] = t
-        x += t.shape[1] + GAP
-    return out
-
-
-def vstack(rows: Iterable[np.ndarray]) -> np.ndarray:
-    """Return rows stacked vertically (left-aligned, padded with black) with GAP px between them."""
-    rows = list(rows)
-    w = max(r.shape[1] for r in rows)
-    out = np.zeros((sum(r.shape[0] for r in rows) + GAP * (len(rows) - 1), w, 3), np.uint8)
-    y = 0
-    for r in rows:
-        out[y : y + r.shape[0], : r.shape[1]] = r
-        y += r.shape[0] + GAP
+def stack(images: Iterable[np.ndarray], axis: int) -> np.ndarray:
+    """Return images side by side (axis 1) or stacked (axis 0), GAP px apart, padded with black."""
+    images = list(images)
+    size = [0, 0]
+    size[axis] = sum(i.shape[axis] for i in images) + GAP * (len(images) - 1)
+    size[1 - axis] = max(i.shape[1 - axis] for i in images)
+    out = np.zeros((*size, 3), np.uint8)
+    at = 0
+    for i in images:
+        if axis:
+            out[: i.shape[0], at : at + i.shape[1]] = i
+        else:
+            out[at : at + i.shape[0], : i.shape[1]] = i
+        at += i.shape[axis] + GAP
     return out
 
 
@@ -225,10 +214,10 @@ def scene_sheet(frames_by_backend: dict[str, dict[str, Frame]]) -> np.ndarray:
     for backend, frames in frames_by_backend.items():
         for name, f in frames.items():
             label = f"{backend} {name}"
-            rows.append(hstack(camera_tiles(f.rgb, f.depth, f.segmentation, label, far=f.intrinsics.far)))
+            rows.append(stack(camera_tiles(f.rgb, f.depth, f.segmentation, label, far=f.intrinsics.far), 1))
     if not rows:
         raise InputError("the scene has no cameras to preview")
-    return vstack(rows)
+    return stack(rows, 0)
 
 
 def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[str], quality: str = "default",
@@ -252,20 +241,22 @@ def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[st
 # -------------------------------------------------------------------------------------- dataset mode
 
 
-def _episodes(path: Path, n: int) -> list[Any]:
-    """Return up to ``n`` EpisodeRecords of a dataset directory or HDF5 file (DatasetError if unreadable)."""
+def _episodes(path: Path, n: int) -> Iterator[Any]:
+    """Yield up to ``n`` EpisodeRecords of a dataset directory or HDF5 file, one at a time (DatasetError if bad)."""
     from robosynth.schema import iter_episodes
 
     if not path.exists():
         raise InputError(f"PATH '{path}' does not exist")
     it = iter_episodes(path)
     try:
-        eps = list(islice(it, max(n, 1)))
+        count = 0
+        for ep in itertools.islice(it, n):
+            count += 1
+            yield ep
     finally:
         it.close()
-    if not eps:
+    if not count:
         raise InputError(f"'{path}' holds no episodes")
-    return eps
 
 
 def _camera_images(ep: Any) -> dict[str, dict[str, np.ndarray]]:
@@ -290,7 +281,7 @@ def _row(ep: Any, cam: str, imgs: dict[str, np.ndarray], steps: Sequence[int]) -
     for t in steps:
         rgb, d, seg = (imgs[k][t] if k in imgs else None for k in ("image", "depth", "segmentation"))
         tiles += camera_tiles(rgb, d, seg, f"ep{ep.index} {cam} t={t}", rng, far)
-    return hstack(tiles)
+    return stack(tiles, 1)
 
 
 def dataset_sheet(path: str | os.PathLike[str], episodes: int = 3, frames: int = 4) -> np.ndarray:
@@ -301,7 +292,7 @@ def dataset_sheet(path: str | os.PathLike[str], episodes: int = 3, frames: int =
             T = next(iter(imgs.values())).shape[0]
             steps = sorted({int(round(x)) for x in np.linspace(0, T - 1, max(1, min(frames, T)))})
             rows.append(_row(ep, cam, imgs, steps))
-    return vstack(rows)
+    return stack(rows, 0)
 
 
 def preview_dataset(path: str | os.PathLike[str], out: str | os.PathLike[str], episodes: int = 3,
@@ -312,13 +303,14 @@ def preview_dataset(path: str | os.PathLike[str], out: str | os.PathLike[str], e
     target = check_output(out, IMAGE_SUFFIXES + VIDEO_SUFFIXES)
     if target.suffix.lower() not in VIDEO_SUFFIXES:
         return write_image(dataset_sheet(path, episodes, frames), target)
-    video = []
-    for ep in _episodes(Path(path), episodes):
-        cams = _camera_images(ep)
-        T = min(a.shape[0] for imgs in cams.values() for a in imgs.values())
-        for t in range(T):
-            video.append(vstack(_row(ep, cam, imgs, [t]) for cam, imgs in cams.items()))
-    return write_video(video, target, fps)
+
+    def frames_of_video() -> Iterator[np.ndarray]:
+        for ep in _episodes(Path(path), episodes):
+            cams = _camera_images(ep)
+            for t in range(min(a.shape[0] for imgs in cams.values() for a in imgs.values())):
+                yield stack((_row(ep, cam, imgs, [t]) for cam, imgs in cams.items()), 0)
+
+    return write_video(frames_of_video(), target, fps)
 
 
 # -------------------------------------------------------------------------------------- writing
@@ -341,18 +333,22 @@ def write_image(img: np.ndarray, path: Path) -> Path:
     return path
 
 
-def write_video(frames: Sequence[np.ndarray], path: Path, fps: float = 10.0) -> Path:
-    """Write BGR frames (padded to one even size) as an mp4v video atomically; return ``path``."""
-    h = 2 * ((max(f.shape[0] for f in frames) + 1) // 2)  # even sizes suit every codec
-    w = 2 * ((max(f.shape[1] for f in frames) + 1) // 2)
+def write_video(frames: Iterable[np.ndarray], path: Path, fps: float = 10.0) -> Path:
+    """Write BGR frames as an mp4v video atomically (streamed; sized by the first frame); return ``path``."""
+    it = iter(frames)
+    first = next(it, None)
+    if first is None:
+        raise InputError(f"nothing to write into '{path}': the episodes have no steps")
+    h, w = 2 * ((first.shape[0] + 1) // 2), 2 * ((first.shape[1] + 1) // 2)  # even sizes suit every codec
     tmp = _tmp_for(path)
     writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
     try:
         if not writer.isOpened():
             raise InputError(f"cannot write video '{path}' (OpenCV has no mp4v writer here)")
-        for f in frames:
+        for f in itertools.chain([first], it):
             canvas = np.zeros((h, w, 3), np.uint8)
-            canvas[: f.shape[0], : f.shape[1]] = f
+            fh, fw = min(h, f.shape[0]), min(w, f.shape[1])
+            canvas[:fh, :fw] = f[:fh, :fw]
             writer.write(canvas)
         writer.release()
         os.replace(tmp, path)
