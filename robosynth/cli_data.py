@@ -33,9 +33,12 @@ def generate_cmd(
     keep_failed: Annotated[bool, typer.Option("--keep-failed", help="also write failed episodes")] = False,
     compression: Annotated[str, typer.Option("--compression", help="gzip, lzf or none")] = "gzip",
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="cap steps per episode")] = None,
+    indices: Annotated[str | None, typer.Option(
+        "--indices", help="record only these episode indices of the N-episode dataset, e.g. 3,5-7 "
+        "(each < --episodes); with the seed this regenerates recorded episodes exactly")] = None,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
-    from robosynth.generate import GenerateRequest, parse_resolution
+    from robosynth.generate import GenerateRequest, parse_indices, parse_resolution, selected_indices
     from sim.backend import BACKENDS
 
     if backend not in BACKENDS:
@@ -56,12 +59,17 @@ def generate_cmd(
         resolution=parse_resolution(resolution), quality=quality, randomization=randomization,
         depth_format=depth_format, keep_failed=keep_failed,
         compression=None if compression == "none" else compression, max_steps=max_steps,
+        indices=parse_indices(indices),
     )
+    selected_indices(req)
     summary = _run_with_progress(req, out, workers, executor, resume)
     rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
+    index = out / "dataset.hdf5"
+    where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
+        "with --keep-failed)"
     out_console().print(
         f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
-        f"{summary.failed} failed (success rate {rate:.0%}); index {out / 'dataset.hdf5'}"
+        f"{summary.failed} failed (success rate {rate:.0%}); {where}", markup=False, soft_wrap=True,
     )
 
 
@@ -75,7 +83,10 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
         TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(), console=err_console(), transient=False, disable=not err_console().is_terminal,
     ) as progress:
-        task = progress.add_task("episodes", total=req.episodes, info="")
+        task = progress.add_task("episodes", total=None, info="")
+
+        def on_start(to_run: int, already_done: int) -> None:
+            progress.update(task, total=to_run, info=f"{already_done} already done" if already_done else "")
 
         def on_episode(res: dict) -> None:
             stats["n"] += 1
@@ -84,8 +95,8 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
             sps = stats["steps"] / max(1e-9, time.perf_counter() - stats["t0"])
             progress.update(task, advance=1, info=f"{sps:.0f} steps/s, success {stats['ok'] / stats['n']:.0%}")
 
-        summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode)
-        progress.update(task, completed=req.episodes)
+        summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode,
+                           on_start=on_start)
     return summary
 
 
@@ -124,8 +135,8 @@ def verify_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .
     problems = verify_path(path)
     console = out_console()
     if problems:
-        for p in problems:
-            console.print(f"FAIL {p}", markup=False)
-        console.print(f"{len(problems)} problem(s) in {path}", markup=False)
+        for p in problems:  # one problem per line, never wrapped, so the list can be grepped
+            console.print(f"FAIL {p}", markup=False, soft_wrap=True)
+        console.print(f"{len(problems)} problem(s) in {path}", markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_CHECK_FAILED)
-    console.print(f"OK {path}: schema and contents valid", markup=False)
+    console.print(f"OK {path}: schema and contents valid", markup=False, soft_wrap=True)

@@ -6,13 +6,15 @@ failed episodes that were not kept, so ``--resume`` counts them without re-runni
 ``OUT/dataset.hdf5`` (the robomimic-style index, rebuilt at the end and by ``--resume``).
 
 Episode ``i`` is a pure function of (seed, i, request): ``--workers`` and ``--executor`` never change
-its bytes, and ``--resume`` after ``kill -9`` finishes the same dataset.
+its bytes, ``--resume`` after ``kill -9`` finishes the same dataset, and ``--indices`` runs only some
+indices of a dataset of ``--episodes`` N (e.g. to regenerate one recorded episode bit-identically).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +26,8 @@ from robosynth.schema import (
     completed_episode_indices,
     dataset_dir_kind,
     episode_path,
+    list_episode_files,
+    open_dataset_file,
 )
 from sim.errors import InputError
 
@@ -50,6 +54,7 @@ class GenerateRequest:
     compression: str = "gzip"
     train_ratio: float = 0.9
     max_steps: int | None = None
+    indices: tuple[int, ...] | None = None  # None = all of 0..episodes-1; else sorted unique indices < episodes
 
     def to_json(self) -> str:
         """Return canonical JSON of the request."""
@@ -85,17 +90,68 @@ def parse_resolution(text: str | None) -> tuple[int, int] | None:
     return validate_resolution(w, h)
 
 
+def parse_indices(text: str | None) -> tuple[int, ...] | None:
+    """Return sorted unique episode indices from '3,5-7' (ranges inclusive); InputError on bad syntax."""
+    if text is None:
+        return None
+    found: set[int] = set()
+    for part in (p.strip() for p in text.split(",")):
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if m is None:
+            raise InputError(f"--indices must look like 3,5-7 (non-negative ints and ranges), got '{text}'")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise InputError(f"--indices: range '{part}' is empty (write LOW-HIGH with LOW <= HIGH)")
+        if hi - lo >= 10_000_000:
+            raise InputError(f"--indices: range '{part}' is too large")
+        found.update(range(lo, hi + 1))
+    return tuple(sorted(found))
+
+
+def selected_indices(req: GenerateRequest) -> list[int]:
+    """Return the episode indices a request records; InputError if one is not < ``req.episodes``."""
+    if req.indices is None:
+        return list(range(req.episodes))
+    bad = [i for i in req.indices if not 0 <= i < req.episodes]
+    if bad:
+        raise InputError(f"--indices {bad[0]} is out of range for a dataset of --episodes {req.episodes} "
+                         f"(indices must be < {req.episodes})")
+    return sorted(set(req.indices))
+
+
+_OWN_ENTRY = re.compile(r"^(generate\.json(\.tmp)?|episodes|failed|dataset\.hdf5(\.tmp-\d+)?)$")
+
+
+def output_dir_kind(out: Path) -> str:
+    """Return dataset_dir_kind(out), but "robosynth" also for a run killed before its first episode file."""
+    kind = dataset_dir_kind(out)
+    if kind != "foreign" or not out.is_dir() or (out / "dataset.hdf5").exists():
+        return kind
+    names = [e.name for e in out.iterdir() if not e.name.startswith(".")]
+    if not all(_OWN_ENTRY.match(n) for n in names):
+        return kind
+    failed_dir = out / FAILED_DIR
+    if (out / "episodes").exists():
+        return kind  # dataset_dir_kind found something in episodes/ that is not ours
+    if failed_dir.exists() and not all(re.fullmatch(r"ep_\d+\.json(\.tmp-\d+)?", e.name)
+                                       for e in failed_dir.iterdir()):
+        return kind
+    return "robosynth"
+
+
 def check_output_dir(out: Path, resume: bool) -> None:
     """Raise InputError unless ``out`` can receive this dataset without losing anything already there."""
-    kind = dataset_dir_kind(out)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"output path '{out}' exists and is not a directory")
+    kind = output_dir_kind(out)
     if kind == "foreign":
         raise InputError(f"output directory '{out}' is not empty and is not a robosynth dataset")
     if kind == "robosynth" and not resume:
         raise InputError(f"output directory '{out}' already holds a dataset; pass --resume to finish it "
                          "or choose another --out")
-    if out.exists() and not out.is_dir():
-        raise InputError(f"output path '{out}' exists and is not a directory")
-    probe = out if out.exists() else next((p for p in out.parents if p.exists()), Path("."))
+    probe = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), Path("."))
+    if not probe.is_dir():
+        raise InputError(f"output directory '{out}' cannot be created: '{probe}' is not a directory")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise InputError(f"output directory '{out}' is not writable")
 
@@ -105,7 +161,8 @@ def _load_or_store_request(out: Path, req: GenerateRequest, resume: bool) -> Gen
     if path.exists():
         try:
             data = json.loads(path.read_text())
-            data["cameras"], data["resolution"] = _tuple(data["cameras"]), _tuple(data["resolution"])
+            for key in ("cameras", "resolution", "indices"):
+                data[key] = _tuple(data.get(key))
             stored = GenerateRequest(**data)
         except (ValueError, TypeError, KeyError) as exc:
             raise DatasetError(f"'{path}' is not a robosynth generate request ({exc})") from None
@@ -146,6 +203,8 @@ def failed_marker(out: Path, index: int) -> Path:
 def _done_indices(out: Path) -> tuple[set[int], dict[int, str]]:
     done = completed_episode_indices(out)
     failed = {}
+    for p in (out / FAILED_DIR).glob("ep_*.json.tmp-*"):
+        p.unlink(missing_ok=True)  # a marker write interrupted by a crash
     for p in sorted((out / FAILED_DIR).glob("ep_*.json")):
         try:
             failed[int(p.stem[3:])] = json.loads(p.read_text())["failure_reason"]
@@ -155,24 +214,34 @@ def _done_indices(out: Path) -> tuple[set[int], dict[int, str]]:
 
 
 def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str = "local", resume: bool = False,
-             progress: Callable[[dict], None] | None = None) -> GenerateSummary:
-    """Record the dataset described by ``req`` into ``out`` and rebuild its index."""
+             progress: Callable[[dict], None] | None = None,
+             on_start: Callable[[int, int], None] | None = None) -> GenerateSummary:
+    """Record the dataset described by ``req`` into ``out``, rebuild its index and return a summary.
+
+    ``on_start(to_run, already_done)`` is called once before the first episode, ``progress(result)`` after each.
+    """
     from robosynth.workers import make_job, run_jobs
 
     if req.episodes < 0:
         raise InputError("--episodes must be >= 0")
     if workers < 1:
         raise InputError("--workers must be >= 1")
+    selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
     req = _load_or_store_request(out, req, resume)
     if resume:
         job = make_job(req)
+    wanted = selected_indices(req)
     done, failed = _done_indices(out)
-    todo = [i for i in range(req.episodes) if i not in done and i not in failed]
-    summary = GenerateSummary(out=out, requested=req.episodes, skipped=len(done) + len(failed))
-    summary.failed = len(failed)
-    summary.failures.update(failed)
+    todo = [i for i in wanted if i not in done and i not in failed]
+    summary = GenerateSummary(out=out, requested=len(wanted), skipped=len(wanted) - len(todo))
+    summary.failures.update({i: r for i, r in failed.items() if i in set(wanted)})
+    if req.keep_failed:
+        summary.failures.update(_kept_failures(out, sorted(done & set(wanted))))
+    summary.failed = len(summary.failures)
+    if on_start is not None:
+        on_start(len(todo), summary.skipped)
     for res in run_jobs(job, str(out), todo, workers=workers, executor=executor):
         summary.steps += res["steps"]
         if res["written"]:
@@ -182,11 +251,22 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
             summary.failures[res["index"]] = res["failure_reason"]
         if progress is not None:
             progress(res)
-    if any(episode_path(out, i).exists() for i in range(req.episodes)):
+    if list_episode_files(out):
         build_index(out, dataset_info(req), train_ratio=req.train_ratio)
     return summary
 
 
+def _kept_failures(out: Path, indices: list[int]) -> dict[int, str]:
+    """Return {index: failure_reason} of already written episodes that failed (kept with --keep-failed)."""
+    found = {}
+    for i in indices:
+        with open_dataset_file(episode_path(out, i)) as f:
+            attrs = f["data"][f"demo_{i}"].attrs
+            if not bool(attrs["success"]):
+                found[i] = str(attrs["failure_reason"])
+    return found
+
+
 def iter_request_indices(req: GenerateRequest) -> Iterator[int]:
-    """Yield every episode index of a request."""
-    yield from range(req.episodes)
+    """Yield every episode index a request records (all of 0..N-1, or its ``indices``)."""
+    yield from selected_indices(req)

@@ -107,8 +107,37 @@ def _write_marker(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
-def _pool_init() -> None:
+def _pool_init(parent_pid: int) -> None:
+    """Pool worker setup: one BLAS thread, and die with the parent (``kill -9`` must not leave orphans)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _die_with_parent(parent_pid)
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; elsewhere a thread polls the parent pid."""
+    import signal
+    import sys
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
+                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="robosynth-parent-watch").start()
 
 
 def _pool_call(args: tuple[Job, str, int]) -> dict[str, Any]:
@@ -127,7 +156,7 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
             yield run_episode(job, out, i)
         return
     ctx = mp.get_context("spawn")  # engines and GL contexts must not be forked
-    with ctx.Pool(processes=min(workers, len(indices)), initializer=_pool_init) as pool:
+    with ctx.Pool(processes=min(workers, len(indices)), initializer=_pool_init, initargs=(os.getpid(),)) as pool:
         yield from pool.imap_unordered(_pool_call, [(job, out, i) for i in indices], chunksize=1)
 
 
