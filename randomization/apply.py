@@ -33,7 +33,7 @@ def apply_params(sim: Any, renderer: Any, params: EpisodeParams) -> None:
             b.set_texture(name, tex)
         else:  # engines without procedural textures get the texture's mean colour
             mean = [(a + c) / 2 for a, c in zip(tex["rgb1"], tex["rgb2"], strict=True)]
-            b.set_object_rgba(name, [*mean, 1.0])
+            b.set_object_rgba(name, [*mean, _alpha(sim, params, name)])
     for name, light in vis.get("lights", {}).items():
         b.set_light(name, pos=light.get("pos"), direction=light.get("dir"), diffuse=light.get("diffuse"),
                     ambient=light.get("ambient"))
@@ -61,9 +61,18 @@ def apply_params(sim: Any, renderer: Any, params: EpisodeParams) -> None:
         q = np.concatenate([np.asarray(robot["init_qpos"], float), b.joint_positions()[7:9]])
         b.set_joint_positions(q)
         sim.controller.reset(q[:7], float(q[7]))
-    if renderer is not None:
-        for name, cam in params.camera.items():
-            renderer.set_camera(name, **cam)
+    if renderer is not None:  # every camera is written: the ones not randomized go back to the scene's
+        for name in renderer.cameras:
+            renderer.set_camera(name, **params.camera.get(name, {}))
+
+
+def _alpha(sim: Any, params: EpisodeParams, name: str) -> float:
+    """Return the alpha a target keeps when a texture's mean colour replaces its rgb."""
+    if name in params.visual.get("rgba", {}):
+        return float(params.visual["rgba"][name][3])
+    if name == "floor":
+        return float(sim.spec.floor_rgba[3])
+    return float(sim.spec.object(name).rgba[3])
 
 
 @dataclasses.dataclass

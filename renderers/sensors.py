@@ -54,6 +54,7 @@ class SceneRenderer:
         self._T_parent = {c.name: camera_T_parent(c) for c in spec.cameras}
         self._pool = None
         self._pb_lut: tuple[np.ndarray, np.ndarray] | None = None
+        self._texture_version = 0  # backend.texture_version last uploaded to the pool's GL contexts
 
     @property
     def segmentation_ids(self) -> dict[int, dict[str, str]]:
@@ -121,6 +122,7 @@ class SceneRenderer:
         if self._pool is None:
             self._pool = MujocoRendererPool(b.model, self.quality)
             self._geom_lut = b.instance_of_geom()
+        self._sync_mujoco_textures()
         intr = self.intrinsics[cam.name]
         mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in cam.modalities]
         raw = self._pool.get(cam.width, cam.height).render(b.data, cam.name, mods, clip=(intr.near, intr.far))
@@ -130,6 +132,18 @@ class SceneRenderer:
         cam_id = b.model.camera(cam.name).id
         T = T_world_cam_from_mujoco(b.data.cam_xpos[cam_id], b.data.cam_xmat[cam_id])
         return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
+
+    # -- procedural textures (randomization writes model.tex_data in place) ---------------------------
+    def _sync_mujoco_textures(self) -> None:
+        """Re-upload the backend's procedural textures to every live GL context when they changed."""
+        version = getattr(self.backend, "texture_version", 0)
+        if version == self._texture_version:
+            return
+        from sim.mujoco_textures import upload_textures
+
+        gl = [r._renderer for r in self._pool._renderers.values() if r._renderer is not None]
+        upload_textures(self.backend.model, gl, self.backend.texture_ids())
+        self._texture_version = version
 
     def _pybullet_lut(self) -> tuple[np.ndarray, np.ndarray]:
         if self._pb_lut is None:

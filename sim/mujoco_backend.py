@@ -16,6 +16,7 @@ from sim.assets import panda_urdf_text, resolve_asset
 from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
 from sim.errors import BackendError, PhysicsError
 from sim.mujoco_params import MujocoParamsMixin
+from sim.mujoco_textures import add_procedural_textures
 from sim.segmentation import instance_table
 
 VISUAL_GROUP = 1
@@ -130,6 +131,8 @@ def compile_spec(spec: SceneSpec, scene_dir=None):
         )
     for o in spec.objects:
         _add_object(mujoco, ms, o, scene_dir)
+    # Procedural-texture slots (white texture + material of the geom's colour: the look is unchanged).
+    add_procedural_textures(mujoco, ms, spec)
     for light in spec.lights:
         ms.worldbody.add_light(
             name=light.name,

@@ -1,7 +1,9 @@
 """In-place parameter setters for the MuJoCo backend (domain randomization applies through these).
 
 Every setter writes an *absolute* value computed from the nominal model saved at build time, so the
-result never depends on what earlier episodes set.
+result never depends on what earlier episodes set. ``mj_setConst`` (needed after mass changes) overwrites
+``data.qpos`` with ``qpos0``; ``finalize_params`` and ``restore_nominal_params`` therefore save and
+restore the full integration state around it, so poses placed before the call survive.
 """
 
 from __future__ import annotations
@@ -9,6 +11,14 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from sim.mujoco_textures import TEX_SIZE, material_name, texture_name, texture_pattern
+
+NOMINAL_FIELDS = ("body_mass", "body_inertia", "body_pos", "body_quat", "geom_rgba", "geom_friction",
+                  "geom_solref", "geom_solmix", "dof_damping", "actuator_gainprm", "actuator_biasprm",
+                  "light_pos", "light_dir", "light_diffuse", "light_ambient", "mat_rgba", "mat_texrepeat")
+PLANE_TEXREPEAT = 2.0  # MuJoCo spans one texture image over 2 / texrepeat m of a texuniform plane (measured)
+RESTITUTION_TIMECONST = 0.02  # s, solref time constant of a bouncy contact (MuJoCo's default)
 
 
 def restitution_to_dampratio(e: float) -> float:
@@ -21,40 +31,46 @@ def restitution_to_dampratio(e: float) -> float:
 class MujocoParamsMixin:
     """Setters used by ``randomization.apply``; mixed into MujocoBackend."""
 
+    texture_version: int = 0  # bumped whenever model.tex_data changes (renderers re-upload on change)
+
     def _save_nominal(self) -> None:
-        m = self.model
-        self._nominal = {
-            "body_mass": m.body_mass.copy(),
-            "body_inertia": m.body_inertia.copy(),
-            "geom_rgba": m.geom_rgba.copy(),
-            "geom_friction": m.geom_friction.copy(),
-            "geom_solref": m.geom_solref.copy(),
-            "geom_solmix": m.geom_solmix.copy(),
-            "dof_damping": m.dof_damping.copy(),
-            "gravity": m.opt.gravity.copy(),
-            "actuator_gainprm": m.actuator_gainprm.copy(),
-            "actuator_biasprm": m.actuator_biasprm.copy(),
-            "light_pos": m.light_pos.copy(),
-            "light_dir": m.light_dir.copy(),
-            "light_diffuse": m.light_diffuse.copy(),
-            "light_ambient": m.light_ambient.copy(),
-        }
+        m, mj = self.model, self._mj
+        self._nominal = {key: getattr(m, key).copy() for key in NOMINAL_FIELDS}
+        self._nominal["gravity"] = m.opt.gravity.copy()
+        self._tex_slots: dict[str, tuple[int, int, slice]] = {}
+        for target in ["floor", *self._body_ids]:
+            tid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_TEXTURE, texture_name(target))
+            if tid >= 0:
+                mid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_MATERIAL, material_name(target))
+                adr = int(m.tex_adr[tid])
+                self._tex_slots[target] = (tid, mid, slice(adr, adr + TEX_SIZE * TEX_SIZE * 3))
+        self._tex_nominal = {t: m.tex_data[s].copy() for t, (_, _, s) in self._tex_slots.items()}
+        self._tex_dirty: set[str] = set()
+        self.texture_version = 0
+
+    def _keep_state_through_setconst(self) -> None:
+        mj, m, d = self._mj, self.model, self.data
+        kind = mj.mjtState.mjSTATE_INTEGRATION
+        state = np.empty(mj.mj_stateSize(m, kind))
+        mj.mj_getState(m, d, state, kind)
+        mj.mj_setConst(m, d)
+        mj.mj_setState(m, d, state, kind)
+        mj.mj_forward(m, d)
 
     def restore_nominal_params(self) -> None:
-        """Put every randomizable model parameter back to its compiled value."""
+        """Put every randomizable model parameter back to its compiled value (the state is kept)."""
         m = self.model
         for key, value in self._nominal.items():
             if key == "gravity":
                 m.opt.gravity[:] = value
             else:
                 getattr(m, key)[:] = value
-        self._set_const()
-
-    def _set_const(self) -> None:
-        """Run mj_setConst (which uses mjData as scratch) without disturbing the current state."""
-        state = self.get_state()
-        self._mj.mj_setConst(self.model, self.data)
-        self.set_state(state)
+        if self._tex_dirty:
+            for target in self._tex_dirty:
+                m.tex_data[self._tex_slots[target][2]] = self._tex_nominal[target]
+            self._tex_dirty.clear()
+            self.texture_version += 1
+        self._keep_state_through_setconst()
 
     def _body_geoms(self, name: str) -> np.ndarray:
         if name == "floor":
@@ -63,7 +79,37 @@ class MujocoParamsMixin:
 
     def set_object_rgba(self, name: str, rgba) -> None:
         """Set the colour of every geom of an object (or the floor)."""
-        self.model.geom_rgba[self._body_geoms(name)] = np.asarray(rgba, float)
+        rgba = np.asarray(rgba, float)
+        self.model.geom_rgba[self._body_geoms(name)] = rgba
+        if name in self._tex_slots:  # keep the material's colour equal (used when rgba is MuJoCo's default)
+            self.model.mat_rgba[self._tex_slots[name][1]] = rgba
+
+    def set_texture(self, name: str, tex: dict) -> None:
+        """Paint a procedural texture ``{kind, rgb1, rgb2, repeat}`` on an object or the floor.
+
+        The texture's colours replace the object's rgb (alpha kept). Targets without a texture slot
+        (meshes, URDFs) get the pattern's mean colour instead.
+        """
+        m = self.model
+        slot = self._tex_slots.get(name)
+        geoms = self._body_geoms(name)
+        alpha = float(m.geom_rgba[geoms[0], 3]) if len(geoms) else 1.0
+        if slot is None:
+            mean = [(a + b) / 2 for a, b in zip(tex["rgb1"], tex["rgb2"], strict=True)]
+            self.set_object_rgba(name, [*mean, alpha])
+            return
+        tid, mid, sl = slot
+        m.tex_data[sl] = texture_pattern(tex, TEX_SIZE).reshape(-1)
+        rep = float(tex.get("repeat", 1.0)) * (PLANE_TEXREPEAT if m.mat_texuniform[mid] else 1.0)
+        m.mat_texrepeat[mid] = [rep, rep]
+        m.geom_rgba[geoms] = [1.0, 1.0, 1.0, alpha]
+        m.mat_rgba[mid] = [1.0, 1.0, 1.0, alpha]
+        self._tex_dirty.add(name)
+        self.texture_version += 1
+
+    def texture_ids(self) -> list[int]:
+        """Return the ids of the procedural textures (what a renderer re-uploads on a version change)."""
+        return [slot[0] for slot in self._tex_slots.values()]
 
     def set_object_mass(self, name: str, mass: float) -> None:
         """Set an object's mass, scaling its inertia by the same factor (call finalize_params after)."""
@@ -83,12 +129,16 @@ class MujocoParamsMixin:
             self.model.geom_solref[g] = self._nominal["geom_solref"][g]
             self.model.geom_solmix[g] = self._nominal["geom_solmix"][g]
             return
-        self.model.geom_solref[g] = [0.02, restitution_to_dampratio(restitution)]
+        self.model.geom_solref[g] = [RESTITUTION_TIMECONST, restitution_to_dampratio(restitution)]
         self.model.geom_solmix[g] = 1e3
 
     def set_joint_damping(self, damping) -> None:
         """Set the damping of the 7 arm joints (scalar or 7 values, N m s / rad)."""
         self.model.dof_damping[self._arm_dadr] = np.broadcast_to(np.asarray(damping, float), (7,))
+
+    def joint_damping(self) -> np.ndarray:
+        """Return the damping of the 7 arm joints from the model."""
+        return self.model.dof_damping[self._arm_dadr].copy()
 
     def set_gravity(self, gravity) -> None:
         """Set the gravity vector (m/s^2)."""
@@ -115,5 +165,5 @@ class MujocoParamsMixin:
             m.light_ambient[i] = ambient
 
     def finalize_params(self) -> None:
-        """Recompute model constants and kinematics after a batch of setters (state is unchanged)."""
-        self._set_const()
+        """Recompute model constants and kinematics after a batch of setters (the state is kept)."""
+        self._keep_state_through_setconst()
