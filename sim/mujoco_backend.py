@@ -7,6 +7,8 @@ added for the 7 arm joints and both fingers; arm links get gravity compensation.
 
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 
 import numpy as np
@@ -29,6 +31,33 @@ def _import_mujoco():
     return mujoco
 
 
+@functools.lru_cache(maxsize=64)
+def _single_object_obj(path: str) -> bytes:
+    """Return an OBJ file's bytes with its object/group/material lines removed (one merged object)."""
+    keep = []
+    with open(path, "rb") as fh:
+        for line in fh:
+            if not line.startswith((b"o ", b"g ", b"usemtl", b"mtllib")):
+                keep.append(line)
+    return b"".join(keep)
+
+
+def _merge_obj_objects(ms) -> None:
+    """Feed multi-object OBJ meshes to MuJoCo as one object each.
+
+    MuJoCo's OBJ decoder keeps only the first ``o`` object of a file (pybullet_data's hand.obj compiles to
+    42 of 7078 faces), while PyBullet loads them all. Merging keeps both engines' visuals identical.
+    """
+    assets = dict(ms.assets)
+    for i, mesh in enumerate(ms.meshes):
+        path = str(mesh.file)
+        if path.lower().endswith(".obj") and os.path.isfile(path):
+            name = f"robosynth_mesh_{i}_{os.path.basename(path)}"
+            assets[name] = _single_object_obj(path)
+            mesh.file = name
+    ms.assets = assets
+
+
 def _load_panda_spec(mujoco, spec: SceneSpec):
     text, _ = panda_urdf_text()
     compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
@@ -37,6 +66,7 @@ def _load_panda_spec(mujoco, spec: SceneSpec):
     text = text[:end] + compiler + text[end:]
     ms = mujoco.MjSpec.from_string(text)
     ms.modelname = spec.name
+    _merge_obj_objects(ms)
     base = ms.body("panda_link0")
     base.pos = list(spec.robot.base.pos)
     base.quat = list(spec.robot.base.quat)

@@ -321,10 +321,8 @@ def test_cross_engine_table_depth_agrees(cross_frames) -> None:
         assert np.median(diff) < 0.003
 
 
-@pytest.mark.xfail(strict=True, reason="MuJoCo 4.0's OBJ decoder keeps only the first 'o' object of the "
-                   "multi-object Panda visual meshes (hand.obj: 42 of 7078 faces), see docs/sensors.md")
 def test_cross_engine_robot_link_masks_agree(cross_frames) -> None:
-    """Robot links >= 300 px: IoU >= 0.85 and centroids within 1 px (fails until the mesh import is fixed)."""
+    """Robot links >= 300 px: IoU >= 0.85 and centroids within 1 px (multi-object OBJ meshes merged for MuJoCo)."""
     from sim.segmentation import ROBOT_VISUAL_LINKS
 
     rows = cross_engine_rows(cross_frames, set(ROBOT_VISUAL_LINKS))
