@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from scenes.spec import SceneSpec
 from sim.assets import resolve_asset
-from sim.errors import SceneError
+from sim.errors import InputError, SceneError
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 MAX_SCENE_BYTES = 4 * 1024 * 1024
@@ -68,7 +68,28 @@ def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
     except ValidationError as err:
         raise SceneError(format_validation_error(err)) from None
     check_assets(spec, source_dir)
-    return spec
+    return apply_calibrations(spec, source_dir)
+
+
+def apply_calibrations(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
+    """Return ``spec`` with K, distortion, width and height of calibrated cameras read from their files."""
+    if not any(c.calibration for c in spec.cameras):
+        return spec
+    from renderers.calibration import load_calibration
+
+    cams = []
+    for i, cam in enumerate(spec.cameras):
+        if cam.calibration:
+            try:
+                intr = load_calibration(resolve_asset(cam.calibration, source_dir), cam.near, cam.far)
+            except InputError as exc:
+                raise SceneError(f"cameras[{i}].calibration: {exc}") from None
+            cam = cam.model_copy(update={
+                "K": tuple(tuple(float(v) for v in row) for row in intr.K), "fovy": None,
+                "distortion": tuple(float(v) for v in intr.distortion), "width": intr.width, "height": intr.height,
+            })
+        cams.append(cam)
+    return spec.model_copy(update={"cameras": tuple(cams)})
 
 
 def check_assets(spec: SceneSpec, source_dir: Path | None) -> None:

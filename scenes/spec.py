@@ -148,6 +148,10 @@ class CameraSpec(Frozen):
     far: float = Field(10.0, gt=0)
     modalities: tuple[Literal["rgb", "depth", "segmentation"], ...] = ("rgb", "depth", "segmentation")
     attach_to: str | None = None
+    calibration: str | None = Field(
+        None, description="OpenCV or ROS camera_info calibration file (scene folder / assets/): sets K, "
+        "distortion, width and height",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> CameraSpec:
