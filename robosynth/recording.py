@@ -8,6 +8,7 @@ parameters are applied absolutely, and all randomness comes from named seed stre
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,7 @@ class EpisodeRunner:
         self._sim: Simulation | None = None
         self._renderer: SceneRenderer | None = None
         self._structural_key: Any = None
+        self._model_xml: str | None = None  # per world: MjSpec.to_xml costs ~60 ms, the text never changes
 
     # -- world lifecycle --------------------------------------------------------------------------
     def _world_for(self, params: EpisodeParams) -> Simulation:
@@ -93,6 +95,7 @@ class EpisodeRunner:
                 SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None
             )
             self._structural_key = key
+            self._model_xml = None
         return self._sim
 
     def sample_params(self, dataset_seed: int, index: int) -> EpisodeParams:
@@ -189,11 +192,17 @@ class EpisodeRunner:
         return EpisodeRecord(
             index=int(index), seed=int(seed), backend=self.options.backend,
             engine_version=sim.backend.engine_version, scene_name=self.spec.name, success=bool(success),
-            failure_reason="" if success else reason, model_file=sim.backend.model_xml(), ep_meta=ep_meta,
+            failure_reason="" if success else reason, model_file=self._model_text(), ep_meta=ep_meta,
             actions=np.stack(buf.actions).astype(np.float32), rewards=np.asarray(buf.rewards, np.float32),
             dones=dones, states=np.stack(buf.states[:T]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
             segmentation_ids=seg_ids, quality=self.options.quality, final_images=final,
         )
+
+    def _model_text(self) -> str:
+        """Return the compiled model text of the current world (computed once per world)."""
+        if self._model_xml is None:
+            self._model_xml = self._sim.backend.model_xml()
+        return self._model_xml
 
     def close(self) -> None:
         """Release the world and its renderer."""
@@ -235,6 +244,11 @@ class _Buffers:
 
 def versions(backend: str) -> dict[str, str]:
     """Return the versions that determine an episode's bytes (engine, numpy, robosynth)."""
+    return dict(_versions(backend))
+
+
+@functools.cache
+def _versions(backend: str) -> tuple[tuple[str, str], ...]:
     from importlib import metadata
 
     out = {"numpy": np.__version__}
@@ -243,4 +257,4 @@ def versions(backend: str) -> dict[str, str]:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             out[pkg] = "unknown"
-    return out
+    return tuple(out.items())

@@ -70,12 +70,17 @@ def _runner(job: Job):
 
     key = job.spec_json + str(job.request)
     if key not in _RUNNER:
-        for r in _RUNNER.values():
-            r.close()
-        _RUNNER.clear()
+        close_runners()
         spec = SceneSpec.model_validate_json(job.spec_json)
         _RUNNER[key] = EpisodeRunner(spec, _options(job), Path(job.scene_dir) if job.scene_dir else None)
     return _RUNNER[key]
+
+
+def close_runners() -> None:
+    """Close this process's cached EpisodeRunner (and its engine world); the next episode builds a new one."""
+    for r in _RUNNER.values():
+        r.close()
+    _RUNNER.clear()
 
 
 def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
