@@ -133,8 +133,8 @@ def output_dir_kind(out: Path) -> str:
     failed_dir = out / FAILED_DIR
     if (out / "episodes").exists():
         return kind  # dataset_dir_kind found something in episodes/ that is not ours
-    if failed_dir.exists() and not all(re.fullmatch(r"ep_\d+\.json(\.tmp-\d+)?", e.name)
-                                       for e in failed_dir.iterdir()):
+    if failed_dir.exists() and (not failed_dir.is_dir() or not all(
+            re.fullmatch(r"ep_\d+\.json(\.tmp-\d+)?", e.name) for e in failed_dir.iterdir())):
         return kind
     return "robosynth"
 

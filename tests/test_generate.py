@@ -11,7 +11,15 @@ import numpy as np
 import pytest
 
 from randomization.config import load_randomization
-from robosynth.generate import GenerateRequest, dataset_info, generate, parse_indices, selected_indices
+from robosynth.generate import (
+    GenerateRequest,
+    check_output_dir,
+    dataset_info,
+    generate,
+    output_dir_kind,
+    parse_indices,
+    selected_indices,
+)
 from robosynth.recording import EpisodeRunner, RecordingOptions, metric_from_normalized
 from robosynth.schema import (
     EpisodeRecord,
@@ -290,3 +298,31 @@ def test_keep_failed_writes_failures_and_successes_are_marked(dataset, tmp_path)
         assert ep.success is True and ep.failure_reason == "" and ep.num_steps > MAX_STEPS
         assert ep.obs["object"].ndim == 2 and not any(k.endswith("_image") for k in ep.obs)
     assert verify_path(full) == []
+
+
+def test_output_dir_kind_accepts_runs_killed_before_the_first_episode(tmp_path):
+    """A directory holding only what generate writes before its first episode can be resumed; others not."""
+    req = small_request("mujoco")
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / "generate.json").write_text(req.to_json())
+    (killed / "failed").mkdir()
+    (killed / "failed" / "ep_000000.json.tmp-123").write_text("{")
+    assert output_dir_kind(killed) == "robosynth"
+    check_output_dir(killed, resume=True)
+    with pytest.raises(InputError, match="--resume"):
+        check_output_dir(killed, resume=False)
+    torn = tmp_path / "torn"
+    torn.mkdir()
+    (torn / "generate.json.tmp").write_text('{"sce')
+    assert output_dir_kind(torn) == "robosynth"
+    for name, make in (("extra_file", lambda d: (d / "notes.txt").write_text("x")),
+                       ("failed_is_file", lambda d: (d / "failed").write_text("x")),
+                       ("foreign_marker", lambda d: ((d / "failed").mkdir(), (d / "failed" / "x.txt").write_text("")))):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "generate.json").write_text(req.to_json())
+        make(d)
+        assert output_dir_kind(d) == "foreign", name
+        with pytest.raises(InputError, match="not a robosynth dataset"):
+            check_output_dir(d, resume=True)
