@@ -17,7 +17,7 @@ def generate_cmd(
     scene: Annotated[str, typer.Argument(metavar="SCENE", help="built-in scene name or a YAML path")],
     out: Annotated[Path, typer.Option("--out", "-o", help="dataset directory")] = Path("episodes"),
     backend: Annotated[str, typer.Option("--backend", "-b", help="mujoco or pybullet")] = "mujoco",
-    episodes: Annotated[int, typer.Option("--episodes", "-n", help="episodes to run (indices 0..N-1)")] = 10,
+    episodes: Annotated[int, typer.Option("--episodes", "-n", help="dataset size N: episodes 0..N-1")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed")] = 0,
     workers: Annotated[int, typer.Option("--workers", "-w", help="parallel worker processes")] = 1,
     executor: Annotated[str, typer.Option("--executor", help="local or ray")] = "local",
