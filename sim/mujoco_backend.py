@@ -121,6 +121,9 @@ def _add_object(mujoco, ms, o: ObjectSpec, scene_dir) -> None:
         "cylinder": mujoco.mjtGeom.mjGEOM_CYLINDER,
         "capsule": mujoco.mjtGeom.mjGEOM_CAPSULE,
     }
+    if o.shape == "urdf":  # a single-link URDF becomes mesh geoms of this body
+        _add_urdf_geoms(mujoco, ms, body, o, scene_dir)
+        return
     g = body.add_geom(name=o.name, rgba=list(o.rgba), friction=[o.friction, 0.005, 0.0001])
     if o.shape in types:
         g.type = types[o.shape]
@@ -131,11 +134,39 @@ def _add_object(mujoco, ms, o: ObjectSpec, scene_dir) -> None:
         g.type = mujoco.mjtGeom.mjGEOM_MESH
         g.meshname = mesh.name
     else:
-        raise BackendError(f"objects '{o.name}': shape '{o.shape}' is not supported on mujoco yet")
+        raise BackendError(f"objects '{o.name}': shape '{o.shape}' is not supported on mujoco")
     g.mass = o.mass
     if not o.collide:
         g.contype = 0
         g.conaffinity = 0
+
+
+def _add_urdf_geoms(mujoco, ms, body, o: ObjectSpec, scene_dir) -> None:
+    """Add the visual (group 1, no contacts) and collision (group 3) meshes of a one-link URDF object."""
+    from sim.transforms import matrix_from_rpy, quat_from_matrix
+    from sim.urdf_objects import parse_single_link_urdf
+
+    urdf = parse_single_link_urdf(str(resolve_asset(o.asset or "", scene_dir)))
+    n_col = sum(m.collision for m in urdf.meshes) or 1
+    assets = dict(ms.assets)
+    for k, m in enumerate(urdf.meshes):
+        name = f"{o.name}_mesh{k}"
+        assets[name + ".obj"] = _single_object_obj(m.path)
+        ms.add_mesh(name=name, file=name + ".obj", scale=[s * o.scale for s in m.scale])
+        g = body.add_geom(name=f"{o.name}_{'col' if m.collision else 'vis'}{k}", type=mujoco.mjtGeom.mjGEOM_MESH,
+                          meshname=name, rgba=list(o.rgba), friction=[o.friction, 0.005, 0.0001],
+                          pos=[v * o.scale for v in m.xyz], quat=list(quat_from_matrix(matrix_from_rpy(*m.rpy))))
+        if m.collision:
+            g.group = COLLISION_GROUP
+            g.mass = o.mass / n_col
+            if not o.collide:
+                g.contype = g.conaffinity = 0
+        else:
+            g.group = VISUAL_GROUP
+            g.contype = g.conaffinity = 0
+            g.mass = 0.0
+            g.density = 0.0
+    ms.assets = assets
 
 
 def _add_cameras(ms, spec: SceneSpec) -> None:

@@ -152,6 +152,9 @@ class PybulletBackend(PybulletParamsMixin):
         if o.shape == "urdf":
             uid = c.loadURDF(str(resolve_asset(o.asset or "", scene_dir)), pos, orn, useFixedBase=o.fixed,
                              globalScaling=o.scale)
+            c.changeVisualShape(uid, -1, rgbaColor=list(o.rgba))
+            if not o.fixed:
+                c.changeDynamics(uid, -1, mass=o.mass)
         else:
             kw_col, kw_vis = self._shape_kwargs(o, scene_dir)
             col = c.createCollisionShape(**kw_col) if o.collide else -1

@@ -22,7 +22,6 @@ from randomization.seeding import stream
 from robosynth.recording import EpisodeRunner, RecordingOptions
 from robosynth.schema import episode_checksum
 from scenes.loader import load_scene
-from sim.errors import BackendError
 
 ENGINES = ["mujoco", "pybullet"]
 SEED = 2024
@@ -118,8 +117,6 @@ def test_structural_change_rebuilds_with_distractors_pybullet():
     _structural("pybullet")
 
 
-@pytest.mark.xfail(raises=BackendError, strict=True,
-                   reason="sim/mujoco_backend._add_object has no 'urdf' shape yet, so distractors cannot load")
 def test_structural_change_rebuilds_with_distractors_mujoco():
     _structural("mujoco")
 
@@ -127,8 +124,6 @@ def test_structural_change_rebuilds_with_distractors_mujoco():
 @pytest.mark.parametrize("backend", ENGINES)
 @pytest.mark.parametrize("cfg", ["full", "fixed_distractor"])
 def test_parametric_changes_reuse_the_world(backend, cfg):
-    if cfg == "fixed_distractor" and backend == "mujoco":
-        pytest.xfail("MuJoCo backend has no 'urdf' object shape yet (distractors)")
     config = FULL if cfg == "full" else validate_randomization(FIXED_DISTRACTOR, SMALL)
     run = runner(backend, steps=1, cameras=(), randomization=config)
     p = [run.sample_params(SEED, i) for i in range(3)]
