@@ -49,6 +49,9 @@ def render_pybullet(
     *,
     light_direction: Sequence[float] | None = None,
     shadow: bool = False,
+    light_color: Sequence[float] | None = None,
+    light_ambient: float | None = None,
+    light_diffuse: float | None = None,
     pixel_offset: tuple[float, float] = PYBULLET_TINY_PIXEL_OFFSET,
 ) -> dict[str, np.ndarray]:
     """Return {rgb (H,W,3) uint8, depth (H,W) float32 metres z, seg_body / seg_link (H,W) int32}.
@@ -66,6 +69,12 @@ def render_pybullet(
     kwargs: dict[str, Any] = {"shadow": int(bool(shadow))}
     if light_direction is not None:
         kwargs["lightDirection"] = [float(x) for x in light_direction]
+    if light_color is not None:
+        kwargs["lightColor"] = [float(x) for x in light_color]
+    if light_ambient is not None:
+        kwargs["lightAmbientCoeff"] = float(light_ambient)
+    if light_diffuse is not None:
+        kwargs["lightDiffuseCoeff"] = float(light_diffuse)
     _, _, rgba, depth_buf, seg = client.getCameraImage(
         w,
         h,

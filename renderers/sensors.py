@@ -163,7 +163,14 @@ class SceneRenderer:
         lights = getattr(self.backend, "lights", {})
         light = next(iter(lights.values()), None)
         light_dir = None if light is None else [-v for v in light["dir"]]
-        raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir)
+        kw = {}
+        if light is not None:
+            # TinyRenderer has one light: colour = normalised diffuse, coefficients = diffuse / ambient levels.
+            diffuse = np.asarray(light["diffuse"], float)
+            level = float(diffuse.max())
+            kw = {"light_color": (diffuse / level).tolist() if level > 0 else [1.0, 1.0, 1.0],
+                  "light_diffuse": level, "light_ambient": float(np.mean(light["ambient"]))}
+        raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir, **kw)
         seg = None
         if "seg_body" in raw:
             keys, vals = self._pybullet_lut()
