@@ -32,6 +32,10 @@ QUALITY_PRESETS: dict[str, dict[str, int]] = {
 }
 """Visual quality presets: shadow map size and MSAA samples (model.vis.quality fields)."""
 
+SHADOWS: dict[str, bool] = {"fast": False, "default": True, "high": True}
+"""Whether a preset draws shadows. On llvmpipe the shadow pass is about 3/4 of an RGB frame's cost with the
+full Panda meshes (128x128: ~100 frames/s without shadows, ~25-30 with a 512-1024 shadow map)."""
+
 
 def apply_quality(spec_or_model: Any, preset: str) -> None:
     """Set shadow map size and multisampling of an MjSpec or MjModel from a QUALITY_PRESETS name."""
@@ -59,6 +63,29 @@ def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
     if unknown or not mods:
         raise InputError(f"unknown or empty render modalities {unknown or mods}; expected from {MODALITIES}")
     return mods
+
+
+def _segmentation_from_framebuffer(r: Any) -> np.ndarray | None:
+    """Return geom ids (H, W) int32 decoded from the id colours left by a depth pass, or None if unavailable.
+
+    mujoco.Renderer draws its depth pass with mjRND_SEGMENT | mjRND_IDCOLOR, so the colour buffer then holds
+    exactly what a segmentation pass would; this reads it (uses the renderer's context, scene and rect).
+    """
+    ctx, scene, rect = getattr(r, "_mjr_context", None), getattr(r, "_scene", None), getattr(r, "_rect", None)
+    if ctx is None or scene is None or rect is None:
+        return None
+    if getattr(r, "_gl_context", None):
+        r._gl_context.make_current()
+    rgb = np.empty((r.height, r.width, 3), dtype=np.uint8)
+    mujoco.mjr_readPixels(rgb, None, rect, ctx)
+    img = rgb.astype(np.uint32)
+    segid = img[..., 0] + (img[..., 1] << 8) + (img[..., 2] << 16)
+    lut = np.full(scene.ngeom + 1, -1, dtype=np.int32)
+    geom_type = int(mujoco.mjtObj.mjOBJ_GEOM)
+    for g in scene.geoms[: scene.ngeom]:
+        if g.segid != -1 and g.objtype == geom_type:
+            lut[g.segid + 1] = g.objid
+    return np.flipud(lut[np.minimum(segid, scene.ngeom)]).astype(np.int32)
 
 
 class MujocoCameraRenderer:
@@ -115,6 +142,7 @@ class MujocoCameraRenderer:
             set_mujoco_clip(self.model, *clip)
         r = self._get_renderer()
         r.update_scene(data, camera=cam_id, scene_option=self._option)
+        r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
         out: dict[str, np.ndarray] = {}
         if "rgb" in mods:
             out["rgb"] = r.render()
@@ -122,9 +150,14 @@ class MujocoCameraRenderer:
             r.enable_depth_rendering()
             try:
                 out["depth"] = r.render().astype(np.float32, copy=False)
+                if "seg_geom" in mods:
+                    # The depth pass already drew segment id colours: read them instead of a third pass.
+                    seg = _segmentation_from_framebuffer(r)
+                    if seg is not None:
+                        out["seg_geom"] = seg
             finally:
                 r.disable_depth_rendering()
-        if "seg_geom" in mods:
+        if "seg_geom" in mods and "seg_geom" not in out:
             r.enable_segmentation_rendering()
             try:
                 seg = r.render()
