@@ -15,6 +15,9 @@ from gymnasium import spaces
 
 ENV_SCENES = {
     "robosynth/PickPlace-v0": "pick_place",
+    "robosynth/Reach-v0": "reach",
+    "robosynth/Push-v0": "push",
+    "robosynth/Stack-v0": "stack",
 }
 
 

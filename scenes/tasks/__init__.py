@@ -13,6 +13,18 @@ def make_task(spec) -> Task:
         from scenes.tasks.pick_place import PickPlaceTask
 
         return PickPlaceTask(spec)
+    if name == "reach":
+        from scenes.tasks.reach import ReachTask
+
+        return ReachTask(spec)
+    if name == "push":
+        from scenes.tasks.push import PushTask
+
+        return PushTask(spec)
+    if name == "stack":
+        from scenes.tasks.stack import StackTask
+
+        return StackTask(spec)
     raise SceneError(f"task.name: task '{name}' is not implemented yet")
 
 

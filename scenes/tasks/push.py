@@ -1,0 +1,148 @@
+"""Task ``push``: push a cube across the table onto a goal disc with the closed gripper (no grasp).
+
+Observation ``object`` (13,): cube position (3), cube quaternion wxyz (4), goal position (3),
+cube-minus-end-effector (3). Success: the cube's xy centre is within ``success_threshold`` (3 cm) of the
+goal's xy centre. Reward (dense, in [0, 1]): 1 on success, else 0.2 * reach + 0.8 * place where
+reach = 1 - tanh(10 d(ee, cube)) and place = 1 - tanh(5 d_xy(cube, goal)); it is < 0.89 off success.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenes.spec import SceneSpec
+from sim.backend import EE_LINK, Backend
+
+DEFAULTS = {
+    "cube": "cube",
+    "goal": "goal",
+    "cube_region": [[0.42, -0.12], [0.56, 0.12]],
+    "goal_region": [[0.40, -0.22], [0.64, 0.22]],
+    "min_distance": 0.10,
+    "max_distance": 0.22,
+    "cube_yaw_range": 0.5,
+    "success_threshold": 0.03,
+}
+UP = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+class PushTask:
+    """Reward, success, placement and expert for pushing a cube onto a goal disc."""
+
+    name = "push"
+
+    def __init__(self, spec: SceneSpec):
+        self.spec = spec
+        self.p = {**DEFAULTS, **spec.task.params}
+        self.cube = self.p["cube"]
+        self.goal = self.p["goal"]
+        self.rest_z = spec.object(self.cube).pose.pos[2]
+        self.goal_z = spec.object(self.goal).pose.pos[2]
+
+    def reset(self, backend: Backend, rng: np.random.Generator) -> None:
+        """Sample the cube pose and a goal ``min_distance``..``max_distance`` away (uses only ``rng``)."""
+        lo, hi = np.asarray(self.p["cube_region"], float)
+        glo, ghi = np.asarray(self.p["goal_region"], float)
+        cube_xy = rng.uniform(lo, hi)
+        yaw = rng.uniform(-self.p["cube_yaw_range"], self.p["cube_yaw_range"])
+        for _ in range(200):
+            goal_xy = rng.uniform(glo, ghi)
+            if self.p["min_distance"] <= np.linalg.norm(goal_xy - cube_xy) <= self.p["max_distance"]:
+                break
+        quat = np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+        backend.set_body_pose(self.cube, np.array([*cube_xy, self.rest_z]), quat)
+        backend.set_body_pose(self.goal, np.array([*goal_xy, self.goal_z]), UP)
+
+    def object_obs(self, backend: Backend) -> np.ndarray:
+        """Return cube pos, cube quat, goal pos, cube - eef (13,)."""
+        cp, cq = backend.body_pose(self.cube)
+        gp, _ = backend.body_pose(self.goal)
+        ep, _ = backend.body_pose(EE_LINK)
+        return np.concatenate([cp, cq, gp, cp - ep]).astype(np.float32)
+
+    def _goal_distance(self, backend: Backend) -> float:
+        cp, _ = backend.body_pose(self.cube)
+        gp, _ = backend.body_pose(self.goal)
+        return float(np.linalg.norm((cp - gp)[:2]))
+
+    def success(self, backend: Backend) -> bool:
+        """Return whether the cube's xy centre is within the threshold of the goal centre."""
+        return self._goal_distance(backend) < self.p["success_threshold"]
+
+    def reward(self, backend: Backend) -> float:
+        """Return the dense reward (1 exactly on success)."""
+        if self.success(backend):
+            return 1.0
+        cp, _ = backend.body_pose(self.cube)
+        ep, _ = backend.body_pose(EE_LINK)
+        reach = 1.0 - np.tanh(10.0 * np.linalg.norm(ep - cp))
+        place = 1.0 - np.tanh(5.0 * self._goal_distance(backend))
+        return float(0.2 * reach + 0.8 * place)
+
+    def expert(self) -> PushExpert:
+        """Return a fresh scripted expert."""
+        return PushExpert(self.spec, half_size=self.spec.object(self.cube).size[0] / 2)
+
+
+class PushExpert:
+    """Scripted push from observations only, gripper closed throughout.
+
+    Every step re-plans from the observed cube and goal: u is the unit cube-to-goal direction in the table
+    plane and the pre-push point lies ``half_size + standoff`` behind the cube centre along -u.
+    Phases: ``above`` (go over the pre-push point), ``down`` (descend to it, at cube-centre height),
+    ``push`` (advance along u while steering back onto the line through the cube centre). If the cube
+    drifts so that the tool is more than ``max_lateral`` off that line, the tool moves in the plane back
+    to the new pre-push point when it is clear of the cube, and otherwise lifts and approaches again.
+    """
+
+    def __init__(self, spec: SceneSpec, half_size: float = 0.025, standoff: float = 0.04,
+                 clearance: float = 0.08, push_speed: float = 0.5, max_lateral: float = 0.015):
+        self.dpos = spec.robot.controller.max_pos_delta
+        self.half = half_size
+        self.standoff = standoff
+        self.clearance = clearance
+        self.push_speed = push_speed
+        self.max_lateral = max_lateral
+        self.reset()
+
+    def reset(self) -> None:
+        """Start from the approach phase."""
+        self.phase = "above"
+
+    def _move(self, ee: np.ndarray, goal: np.ndarray) -> np.ndarray:
+        d = np.clip((goal - ee) / self.dpos, -1.0, 1.0)
+        return np.array([*d, 0.0, 1.0], dtype=np.float32)
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Return the next ee_delta action."""
+        ee = obs["robot0_eef_pos"].astype(float)
+        o = obs["object"].astype(float)
+        cube, goal = o[0:3], o[7:10]
+        to_goal = (goal - cube)[:2]
+        u = to_goal / max(np.linalg.norm(to_goal), 1e-6)
+        n = np.array([-u[1], u[0]])
+        rel = (ee - cube)[:2]
+        along, lateral = float(rel @ u), float(rel @ n)
+        pre_xy = cube[:2] - u * (self.half + self.standoff)
+        high = cube[2] + self.clearance
+        if self.phase == "lift":
+            if ee[2] > high - 0.01:
+                self.phase = "above"
+            return self._move(ee, np.array([ee[0], ee[1], high + 0.01]))
+        if self.phase == "above":
+            if np.linalg.norm(pre_xy - ee[:2]) < 0.01:
+                self.phase = "down"
+            return self._move(ee, np.array([*pre_xy, high]))
+        if self.phase == "down":
+            if abs(ee[2] - cube[2]) < 0.008 and np.linalg.norm(pre_xy - ee[:2]) < 0.01:
+                self.phase = "push"
+            return self._move(ee, np.array([*pre_xy, cube[2]]))
+        # push: off the centre line -> realign in the plane if clear of the cube, else lift and re-plan.
+        if abs(lateral) > self.max_lateral or along > -self.half:
+            clear = along < -(self.half * np.sqrt(2.0) + 0.015)
+            self.phase = "down" if clear else "lift"
+            return self.act(obs)
+        fwd = float(np.clip(np.linalg.norm(to_goal) / self.dpos, 0.2, self.push_speed))
+        step = u * fwd - n * np.clip(lateral / self.dpos, -0.7, 0.7)
+        z = float(np.clip((cube[2] - ee[2]) / self.dpos, -1.0, 1.0))
+        return np.array([step[0], step[1], z, 0.0, 1.0], dtype=np.float32)

@@ -1,0 +1,187 @@
+"""Task ``stack``: pick the red cube ``cube_a`` and leave it resting on the blue cube ``cube_b``.
+
+Observation ``object`` (17,): cube_a position (3), cube_a quaternion wxyz (4), cube_b position (3),
+cube_b quaternion wxyz (4), cube_a-minus-end-effector (3).
+Success: cube_a's xy centre is within ``xy_threshold`` (2 cm) of cube_b's, the height difference is
+(size_a + size_b) / 2 within ``z_tolerance`` (1 cm), and no robot link touches cube_a (it was released and
+rests on cube_b by itself). Reward (dense, in [0, 1]): 1 on success, else 0.2 * reach + 0.2 * grasp +
+0.5 * held * place, where reach = 1 - tanh(10 d(ee, cube_a)), grasp = both fingers touch cube_a,
+held = grasp or cube_a is more than 1 cm above its resting height on the table, and
+place = 1 - tanh(10 d(cube_a, cube_b + [0, 0, (size_a + size_b) / 2])); it is at most 0.9 off success.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scenes.spec import SceneSpec
+from scenes.tasks.base import quat_yaw
+from sim.backend import EE_LINK, Backend
+
+DEFAULTS = {
+    "cube_a": "cube_a",
+    "cube_b": "cube_b",
+    "cube_a_region": [[0.42, -0.15], [0.58, 0.15]],
+    "cube_b_region": [[0.42, -0.15], [0.58, 0.15]],
+    "min_separation": 0.10,
+    "cube_yaw_range": 0.6,
+    "xy_threshold": 0.02,
+    "z_tolerance": 0.01,
+}
+FINGERS = {"panda_leftfinger", "panda_rightfinger"}
+
+
+def _yaw_quat(yaw: float) -> np.ndarray:
+    return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
+
+
+class StackTask:
+    """Reward, success, placement and expert for stacking two cubes."""
+
+    name = "stack"
+
+    def __init__(self, spec: SceneSpec):
+        self.spec = spec
+        self.p = {**DEFAULTS, **spec.task.params}
+        self.a = self.p["cube_a"]
+        self.b = self.p["cube_b"]
+        oa, ob = spec.object(self.a), spec.object(self.b)
+        self.size_a, self.size_b = float(oa.size[2]), float(ob.size[2])
+        self.rest_a, self.rest_b = oa.pose.pos[2], ob.pose.pos[2]
+        self.dz = (self.size_a + self.size_b) / 2
+
+    def reset(self, backend: Backend, rng: np.random.Generator) -> None:
+        """Sample both cube poses at least ``min_separation`` apart (uses only ``rng``)."""
+        alo, ahi = np.asarray(self.p["cube_a_region"], float)
+        blo, bhi = np.asarray(self.p["cube_b_region"], float)
+        yr = self.p["cube_yaw_range"]
+        a_xy = rng.uniform(alo, ahi)
+        for _ in range(200):
+            b_xy = rng.uniform(blo, bhi)
+            if np.linalg.norm(b_xy - a_xy) >= self.p["min_separation"]:
+                break
+        yaws = rng.uniform(-yr, yr, 2)
+        backend.set_body_pose(self.a, np.array([*a_xy, self.rest_a]), _yaw_quat(yaws[0]))
+        backend.set_body_pose(self.b, np.array([*b_xy, self.rest_b]), _yaw_quat(yaws[1]))
+
+    def object_obs(self, backend: Backend) -> np.ndarray:
+        """Return cube_a pos, cube_a quat, cube_b pos, cube_b quat, cube_a - eef (17,)."""
+        ap, aq = backend.body_pose(self.a)
+        bp, bq = backend.body_pose(self.b)
+        ep, _ = backend.body_pose(EE_LINK)
+        return np.concatenate([ap, aq, bp, bq, ap - ep]).astype(np.float32)
+
+    def _touching_a(self, backend: Backend) -> set[str]:
+        return {c.body_a if c.body_b == self.a else c.body_b for c in backend.contacts()
+                if self.a in (c.body_a, c.body_b)}
+
+    def success(self, backend: Backend) -> bool:
+        """Return whether cube_a rests on cube_b, released by the robot."""
+        ap, _ = backend.body_pose(self.a)
+        bp, _ = backend.body_pose(self.b)
+        if np.linalg.norm((ap - bp)[:2]) >= self.p["xy_threshold"]:
+            return False
+        if abs(ap[2] - bp[2] - self.dz) >= self.p["z_tolerance"]:
+            return False
+        return not any(name.startswith("panda_") for name in self._touching_a(backend))
+
+    def reward(self, backend: Backend) -> float:
+        """Return the staged dense reward (1 exactly on success)."""
+        if self.success(backend):
+            return 1.0
+        ap, _ = backend.body_pose(self.a)
+        bp, _ = backend.body_pose(self.b)
+        ep, _ = backend.body_pose(EE_LINK)
+        reach = 1.0 - np.tanh(10.0 * np.linalg.norm(ep - ap))
+        grasp = float(FINGERS <= self._touching_a(backend))
+        held = float(grasp > 0 or ap[2] > self.rest_a + 0.01)
+        place = 1.0 - np.tanh(10.0 * np.linalg.norm(ap - bp - np.array([0.0, 0.0, self.dz])))
+        return float(0.2 * reach + 0.2 * grasp + 0.5 * held * place)
+
+    def expert(self) -> StackExpert:
+        """Return a fresh scripted expert."""
+        return StackExpert(self.spec, self.dz)
+
+
+class StackExpert:
+    """Scripted stacking from observations only.
+
+    Phases: ``approach`` (over cube_a, yaw aligned), ``descend``, ``close``, ``lift`` (straight up to a carry
+    height), ``carry`` (cube_a over cube_b), ``lower`` (cube_a onto cube_b's top), ``release`` (open, then
+    rise). If the fingers close on nothing, cube_a leaves the gripper while carried, or the released cube
+    lies more than 1.5 cm off cube_b's centre, it starts over from ``approach``.
+    """
+
+    def __init__(self, spec: SceneSpec, stack_dz: float = 0.045, clearance: float = 0.04, yaw_gain: float = 0.4):
+        c = spec.robot.controller
+        self.dpos = c.max_pos_delta
+        self.dyaw = c.max_yaw_delta
+        self.dz = stack_dz
+        self.clearance = clearance
+        self.yaw_gain = yaw_gain
+        self.reset()
+
+    def reset(self) -> None:
+        """Start from the approach phase."""
+        self.phase = "approach"
+        self.count = 0
+
+    def _move(self, ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float) -> np.ndarray:
+        d = np.clip((goal - ee) / self.dpos, -1.0, 1.0)
+        # The wrist lags the yaw target by a few steps: a low gain avoids overshoot and oscillation.
+        y = float(np.clip(self.yaw_gain * yaw_err / self.dyaw, -0.5, 0.5))
+        return np.array([*d, y, grip], dtype=np.float32)
+
+    def _set(self, phase: str) -> None:
+        self.phase = phase
+        self.count = 0
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Return the next ee_delta action."""
+        ee = obs["robot0_eef_pos"].astype(float)
+        o = obs["object"].astype(float)
+        a, aq, b = o[0:3], o[3:7], o[7:10]
+        fingers = float(np.sum(obs["robot0_gripper_qpos"]))
+        # Tool yaw is defined up to the cube's 90 degree symmetry; choose the nearest equivalent.
+        yaw_err = (quat_yaw(aq) - quat_yaw(obs["robot0_eef_quat"].astype(float)) + np.pi / 4) % (np.pi / 2) - np.pi / 4
+        self.count += 1
+        on_b = b + np.array([0.0, 0.0, self.dz])
+        carry_z = on_b[2] + self.clearance
+        in_hand = np.linalg.norm(a - ee) < 0.02
+        if self.phase in ("lift", "carry", "lower") and not in_hand:
+            self._set("approach")
+        if self.phase == "approach":
+            above = a + np.array([0.0, 0.0, 0.08])
+            if np.linalg.norm((above - ee)[:2]) < 0.01 and abs(yaw_err) < 0.05 and fingers > 0.07:
+                self._set("descend")
+            return self._move(ee, above, yaw_err, -1.0)
+        if self.phase == "descend":
+            if np.linalg.norm(a - ee) < 0.012:
+                self._set("close")
+            return self._move(ee, a, yaw_err, -1.0)
+        if self.phase == "close":
+            if self.count >= 6:
+                self._set("lift" if fingers > 0.02 else "approach")
+            return self._move(ee, a, 0.0, 1.0)
+        if self.phase == "lift":
+            if a[2] > carry_z - 0.01:
+                self._set("carry")
+            return self._move(ee, np.array([ee[0], ee[1], ee[2] + carry_z - a[2]]), 0.0, 1.0)
+        if self.phase == "carry":
+            if np.linalg.norm((on_b - a)[:2]) < 0.006:
+                self._set("lower")
+            return self._move(ee, ee + np.array([*(on_b - a)[:2], carry_z - a[2]]), 0.0, 1.0)
+        if self.phase == "lower":
+            aligned = np.linalg.norm((on_b - a)[:2]) < 0.008
+            if (aligned and a[2] - on_b[2] < 0.004) or self.count > 20:
+                self._set("release")
+            return self._move(ee, ee + (on_b + np.array([0.0, 0.0, 0.002]) - a), 0.0, 1.0)
+        # release: open slightly (the cube slips free without being flicked), then fully, then rise;
+        # if the released cube is visibly off cube_b's centre or fell, pick it up again.
+        misplaced = np.linalg.norm((on_b - a)[:2]) > 0.015 or abs(a[2] - on_b[2]) > 0.008
+        if self.count > 8 and misplaced:
+            self._set("approach")
+            return self._move(ee, ee, 0.0, -1.0)
+        grip = -0.3 if self.count <= 3 else -1.0
+        up = 0.0 if self.count <= 5 else 0.5
+        return np.array([0.0, 0.0, up, 0.0, grip], dtype=np.float32)
