@@ -95,6 +95,8 @@ def _add_actuators(mujoco, ms, spec: SceneSpec) -> None:
         a.forcerange = [-effort, effort]
         a.ctrlrange = list(j.range)
         a.ctrllimited = 1
+    ms.add_equality(type=mujoco.mjtEq.mjEQ_JOINT, name1=FINGER_JOINTS[0], name2=FINGER_JOINTS[1],
+                    data=[0, 1, 0, 0, 0] + [0] * 7)  # fingers move together, like the real gripper
     for jn in FINGER_JOINTS:
         a = ms.add_actuator(name=f"act_{jn}", target=jn, trntype=mujoco.mjtTrn.mjTRN_JOINT)
         a.set_to_position(kp=ctrl.gripper_kp, kv=0.1 * ctrl.gripper_kp**0.5 * 2)

@@ -132,6 +132,12 @@ class PybulletBackend(PybulletParamsMixin):
         self._fingers = [self._joint_index[n] for n in FINGER_JOINTS]
         for f in self._fingers:
             c.changeDynamics(self.robot, f, lateralFriction=1.0)
+        # Couple the fingers (as the real gripper and MuJoCo's equality constraint do) so a grasped object
+        # cannot drift between two independently servoed fingers.
+        gear = c.createConstraint(self.robot, self._fingers[0], self.robot, self._fingers[1],
+                                  jointType=pb.JOINT_GEAR, jointAxis=[1, 0, 0], parentFramePosition=[0, 0, 0],
+                                  childFramePosition=[0, 0, 0])
+        c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._object_uids: dict[str, int] = {}
 
     def _add_floor(self, spec: SceneSpec) -> None:
