@@ -169,6 +169,7 @@ class EpisodeRunner:
             )
             for key, frames in buf.images[cam].items():
                 arr = np.stack(frames)
+                frames.clear()  # free the per-frame copies now: the episode's peak memory stays ~1x its images
                 if key == "depth" and units == "normalized":
                     arr = normalize_depth(arr, intr.near, intr.far)
                 if key in ("depth", "segmentation"):
