@@ -187,6 +187,7 @@ class EpisodeRunner:
             else self.options.randomization.to_dict(),
             "quality": self.options.quality,
             "depth_format": self.options.depth_format,
+            "max_steps": self.options.max_steps,  # --max-steps (None = the task horizon): needed to regenerate
             "versions": versions(self.options.backend),
             "final_frames_in": "next_obs_last",
         }

@@ -214,15 +214,25 @@ def test_next_obs_images_are_obs_shifted_with_true_final_frame(dataset):
 
 
 def test_regenerate_episode_from_recorded_seed_and_index(dataset, run_cli, tmp_path):
-    """`generate --seed <seed> --indices <episode_index>` reproduces a recorded episode bit-identically."""
+    """`generate --seed <seed> --indices <episode_index>` with the settings read from the episode file alone
+    reproduces it bit-identically (and --episodes need only exceed the index)."""
     backend, out = dataset
     src = episode_path(out, 2)
     attrs = demo_attrs(src)
     seed, index = int(attrs["seed"]), int(attrs["episode_index"])
+    meta = json.loads(attrs["ep_meta"])
+    with h5py.File(src, "r") as f:
+        kwargs = json.loads(f["data"].attrs["env_args"])["env_kwargs"]
+        cams = list(f[f"data/demo_{index}/cameras"])
+        size = {(int(g.attrs["width"]), int(g.attrs["height"])) for g in f[f"data/demo_{index}/cameras"].values()}
+    assert kwargs["backend"] == backend and sorted(cams) == sorted(CAMS) and size == {RES}
+    assert meta["max_steps"] == MAX_STEPS and meta["depth_format"] == "metric"
+    (w, h), = size
     new = tmp_path / "regen"
-    res = run_cli("generate", "pick_place", "--backend", backend, "--seed", seed, "--episodes", N_EPISODES,
-                  "--indices", index, "--cameras", ",".join(CAMS), "--resolution", "x".join(map(str, RES)),
-                  "--max-steps", MAX_STEPS, "--keep-failed", "--out", new)
+    res = run_cli("generate", kwargs["scene"], "--backend", kwargs["backend"], "--seed", seed,
+                  "--episodes", index + 1, "--indices", index, "--cameras", ",".join(kwargs["cameras"]),
+                  "--resolution", f"{w}x{h}", "--quality", kwargs["quality"], "--max-steps", meta["max_steps"],
+                  "--keep-failed", "--out", new)
     assert res.rc == 0, res.stderr
     files = sorted(p.name for p in (new / "episodes").iterdir())
     assert files == [src.name]
