@@ -14,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 ENV_SCENES = {
+    "robosynth/Clutter-v0": "clutter",
     "robosynth/PickPlace-v0": "pick_place",
     "robosynth/Reach-v0": "reach",
     "robosynth/Push-v0": "push",

@@ -165,7 +165,7 @@ class CameraSpec(Frozen):
 class TaskSpec(Frozen):
     """The task: a registered name plus its parameters."""
 
-    name: Literal["pick_place", "reach", "push", "stack", "none"] = "pick_place"
+    name: Literal["pick_place", "reach", "push", "stack", "clutter", "none"] = "pick_place"
     horizon: int = Field(200, ge=1, le=100_000)
     params: dict[str, Any] = Field(default_factory=dict)
 

@@ -25,6 +25,10 @@ def make_task(spec) -> Task:
         from scenes.tasks.stack import StackTask
 
         return StackTask(spec)
+    if name == "clutter":
+        from scenes.tasks.clutter import ClutterTask
+
+        return ClutterTask(spec)
     raise SceneError(f"task.name: task '{name}' is not implemented yet")
 
 
