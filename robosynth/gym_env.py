@@ -57,6 +57,8 @@ class RobosynthEnv(gym.Env):
         self._perturb = None
         self._sensor_rng = None
         self._params = None
+        self.last_frames: dict = {}  # the Frames behind the last rgbd observation (for recording wrappers)
+        self.episode_seed: int | None = None
 
     # -- spaces ---------------------------------------------------------------------------------------
     def _make_obs_space(self) -> spaces.Dict:
@@ -88,6 +90,7 @@ class RobosynthEnv(gym.Env):
             for name, f in frames.items():
                 obs[f"{name}_image"] = f.rgb
                 obs[f"{name}_depth"] = f.depth[..., None].astype(np.float32)
+            self.last_frames = frames
         return obs
 
     # -- gym API ----------------------------------------------------------------------------------------
@@ -99,6 +102,7 @@ class RobosynthEnv(gym.Env):
         from randomization.seeding import stream
 
         episode_seed = int(self.np_random.integers(0, 2**62))
+        self.episode_seed = episode_seed
         self._params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
         self.sim.backend.restore_nominal_params()
         self.sim.reset(stream(episode_seed, 0, "task"))
