@@ -181,6 +181,9 @@ def _register_dataset_verbs() -> None:
     from robosynth import cli_replay
 
     app.command("replay")(cli_replay.replay_cmd)
+    from robosynth import cli_report
+
+    app.command("report")(cli_report.report_cmd)
 
 
 _register_dataset_verbs()
