@@ -16,7 +16,7 @@ import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -543,7 +543,7 @@ def build_report(col: Collected, inputs: list[dict[str, Any]]) -> tuple[dict[str
     eps, images = col.episodes, {}
     groups = _by_backend(eps)
     report: dict[str, Any] = {
-        "robosynth_report": REPORT_VERSION, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "robosynth_report": REPORT_VERSION, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "inputs": inputs, "episodes": len(eps), "total_steps": int(sum(e.steps for e in eps)),
         "backends": {b: len(g) for b, g in groups.items()},
         "scenes": dict(sorted(Counter(e.scene for e in eps).items())),

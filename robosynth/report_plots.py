@@ -31,7 +31,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5, integer: bool = False) -> list[
         return [lo]
     raw = max((hi - lo) / max(1, n), 1.0 if integer else 0.0)
     mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    steps = (1, 2, 5, 10) if integer else (1, 2, 2.5, 5, 10)
+    step = next(m * mag for m in steps if m * mag >= raw)
     first = math.ceil(lo / step - 1e-9) * step
     return [round(first + i * step, 12) for i in range(int((hi - first) / step + 1e-9) + 1)]
 
