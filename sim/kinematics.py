@@ -88,6 +88,7 @@ class PandaKinematics:
         self.lower = np.array([j.lower for j in self.revolute])
         self.upper = np.array([j.upper for j in self.revolute])
         self.T_base = pose_to_matrix(np.asarray(base_pos, float), np.asarray(base_quat, float))
+        self._unit_axes = np.stack([j.axis / np.linalg.norm(j.axis) for j in self.revolute])
 
     def fk(self, q: np.ndarray) -> np.ndarray:
         """Return the 4x4 world pose of the tool link for arm joints ``q`` (7,)."""
@@ -112,12 +113,12 @@ class PandaKinematics:
         """Return (tool pose 4x4, 6x7 geometric Jacobian [linear; angular]) in the world frame."""
         frames = self._fk_all(q)
         tip = frames[-1]
-        J = np.zeros((6, 7))
-        for i, (F, j) in enumerate(zip(frames[:-1], self.revolute, strict=True)):
-            w = F[:3, :3] @ (j.axis / np.linalg.norm(j.axis))
-            J[:3, i] = np.cross(w, tip[:3, 3] - F[:3, 3])
-            J[3:, i] = w
-        return tip, J
+        F = np.stack(frames[:-1])  # (7, 4, 4) joint frames
+        W = np.einsum("nij,nj->ni", F[:, :3, :3], self._unit_axes)  # joint axes in the world
+        D = tip[:3, 3] - F[:, :3, 3]
+        lin = np.stack([W[:, 1] * D[:, 2] - W[:, 2] * D[:, 1], W[:, 2] * D[:, 0] - W[:, 0] * D[:, 2],
+                        W[:, 0] * D[:, 1] - W[:, 1] * D[:, 0]])
+        return tip, np.vstack([lin, W.T])
 
     def ik(
         self,
@@ -126,8 +127,8 @@ class PandaKinematics:
         q_init: np.ndarray,
         q_rest: np.ndarray | None = None,
         iters: int = 30,
-        damping: float = 0.05,
-        tol: float = 1e-5,
+        damping: float = 0.02,
+        tol: float = 1e-4,
     ) -> np.ndarray:
         """Return joints reaching (target_pos, target_rot) by damped least squares from ``q_init``."""
         q = np.clip(np.asarray(q_init, float).copy(), self.lower, self.upper)
