@@ -73,3 +73,16 @@ class Simulation:
     def close(self) -> None:
         """Release the engine."""
         self.backend.close()
+
+
+def run_expert(sim: Simulation, obs: dict[str, np.ndarray], max_steps: int | None = None) -> StepResult:
+    """Run the task's scripted expert from ``obs`` until the episode ends; return the last step."""
+    expert = sim.task.expert()
+    expert.reset()
+    result = StepResult(obs, 0.0, False, False, {"success": False, "failure_reason": ""})
+    for _ in range(max_steps or sim.spec.task.horizon):
+        result = sim.step(expert.act(obs))
+        obs = result.obs
+        if result.terminated or result.truncated:
+            break
+    return result
