@@ -7,8 +7,7 @@ For both engines on pick_place with the ``full`` preset:
   masses, friction, restitution, damping, gravity, gains, initial joints) + on MuJoCo the texture re-upload
   to the live GL context; this is what ``EpisodeRunner`` pays per episode when nothing structural changes;
 - structural: sample + a new world (``Simulation`` compile/load + ``SceneRenderer``) + apply: what a change
-  of distractor meshes/sizes costs. PyBullet loads 2 random_urdfs distractors; MuJoCo (no URDF objects yet)
-  rebuilds the same scene, which is the compile cost a structural change pays.
+  of distractor meshes/sizes costs (2 random_urdfs distractors on both engines).
 
 The denominator is a real episode of ``EpisodeRunner.run`` (expert until success, ``full`` preset),
 state-only and with two 128x128 RGB-D+seg cameras, timed in the same run. Target: parametric < 5 %.
@@ -86,14 +85,12 @@ def bench_apply(engine: str, min_time: float, rounds: int) -> dict[str, float]:
     def rebuild() -> None:
         i = next(counter)
         p = sample_episode_params(structural, spec, SEED, i)
-        world_spec = spec
-        if engine == "pybullet":  # MuJoCo cannot load URDF objects: rebuild the same scene
-            world_spec = spec.model_copy(update={"objects": apply_to_spec(spec, p).objects})
+        world_spec = spec.model_copy(update={"objects": apply_to_spec(spec, p).objects})
         s = Simulation(world_spec, engine)
         r = SceneRenderer(s.backend, world_spec)
         s.backend.restore_nominal_params()
         s.reset(stream(SEED, i, "task"))
-        apply_params(s, r, p if engine == "pybullet" else params[i % len(params)])
+        apply_params(s, r, p)
         r.close()
         s.close()
 
@@ -161,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         mode = "quick" if args.quick else "full"
         text = (f"### Randomization cost per episode ({mode} run)\n\n{env}\n\n"
                 "pick_place, `full` preset. Parametric: sample + restore + apply in place (+ MuJoCo texture "
-                "re-upload). Structural: sample + new world + apply (PyBullet: 2 random_urdfs distractors; "
-                "MuJoCo: the same scene recompiled, it has no URDF objects yet). Episodes: "
+                "re-upload). Structural: sample + new world + apply (2 random_urdfs distractors on both "
+                "engines). Episodes: "
                 "`EpisodeRunner.run`, expert until success.\n\n"
                 f"{table}\n\nWorst parametric fraction: {100 * worst:.2f}% ({verdict} the < 5 % target).\n")
         write_markdown_section(args.out, "randomization", text)
