@@ -169,7 +169,8 @@ class SceneRenderer:
             diffuse = np.asarray(light["diffuse"], float)
             level = float(diffuse.max())
             kw = {"light_color": (diffuse / level).tolist() if level > 0 else [1.0, 1.0, 1.0],
-                  "light_diffuse": level, "light_ambient": float(np.mean(light["ambient"]))}
+                  "light_diffuse": level,
+                  "light_ambient": float(np.mean(light["ambient"])) + float(np.mean(self.spec.ambient))}
         raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir, **kw)
         seg = None
         if "seg_body" in raw:

@@ -194,6 +194,10 @@ class SceneSpec(Frozen):
     cameras: tuple[CameraSpec, ...] = ()
     task: TaskSpec = TaskSpec()
     physics: PhysicsSpec = PhysicsSpec()
+    ambient: Vec3 = Field(
+        (0.25, 0.25, 0.25),
+        description="global ambient light (MuJoCo headlight ambient; added to PyBullet's ambient coefficient)",
+    )
     floor: bool = True
     floor_rgba: RGBA = (0.55, 0.55, 0.55, 1.0)
     randomization: dict[str, Any] | None = Field(

@@ -185,9 +185,12 @@ def compile_spec(spec: SceneSpec, scene_dir=None):
     ms.option.timestep = spec.physics.timestep
     ms.option.gravity = list(spec.physics.gravity)
     ms.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
-    # No headlight: the scene's lights (with their ambient term) light the scene, and the headlight
-    # pass would double the software-rasterizer cost.
-    ms.visual.headlight.active = 0
+    # The headlight contributes only a global ambient term: MuJoCo's shadowed regions keep nothing of the
+    # shadow-casting light (not even its ambient), so without it shadows render pure black.
+    ms.visual.headlight.ambient = list(spec.ambient)
+    ms.visual.headlight.active = int(any(v > 0 for v in spec.ambient))
+    ms.visual.headlight.diffuse = [0.0, 0.0, 0.0]
+    ms.visual.headlight.specular = [0.0, 0.0, 0.0]
     if spec.floor:
         ms.worldbody.add_geom(
             name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[5, 5, 0.05], rgba=list(spec.floor_rgba)

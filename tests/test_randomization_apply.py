@@ -39,7 +39,7 @@ def small_scene() -> SceneSpec:
     )
     light = LightSpec(name="sun", pos=(1.5, -0.8, 2.5), dir=(-0.45, 0.25, -1.0), diffuse=(0.0, 0.0, 0.0),
                       ambient=(1.0, 1.0, 1.0), specular=(0.0, 0.0, 0.0), cast_shadow=False)
-    return base.model_copy(update={"cameras": cams, "lights": (light,)})
+    return base.model_copy(update={"cameras": cams, "lights": (light,), "ambient": (0.0, 0.0, 0.0)})
 
 
 SPEC = small_scene()
