@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import textwrap
@@ -11,8 +10,6 @@ from pathlib import Path
 import pytest
 
 from sim.backend import BACKENDS
-
-HAVE_BACKEND = {name: importlib.util.find_spec(f"sim.{name}_backend") is not None for name in BACKENDS}
 
 
 def _assert_bad_input(res, *needles: str) -> None:
@@ -65,8 +62,6 @@ def test_version_and_help(run_cli) -> None:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_validate_builtin_on_backend(run_cli, backend: str) -> None:
-    if not HAVE_BACKEND[backend]:
-        pytest.skip(f"sim.{backend}_backend not written yet")
     res = run_cli("validate", "pick_place", "--backend", backend)
     assert res.rc == 0, res.stderr
     out = res.stdout
@@ -76,8 +71,6 @@ def test_validate_builtin_on_backend(run_cli, backend: str) -> None:
 
 
 def test_validate_all_backends_from_yaml_path(run_cli, tmp_path: Path) -> None:
-    if not all(HAVE_BACKEND.values()):
-        pytest.skip("both backends are not written yet")
     scene = _write(
         tmp_path / "s.yaml",
         """
