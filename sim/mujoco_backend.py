@@ -272,12 +272,15 @@ class MujocoBackend(MujocoParamsMixin):
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError on NaN/inf or a MuJoCo instability warning."""
         mj = self._mj
-        before = int(self.data.warning[mj.mjtWarning.mjWARN_BADQACC].number)
+        bad_kinds = (mj.mjtWarning.mjWARN_BADQACC, mj.mjtWarning.mjWARN_BADQVEL, mj.mjtWarning.mjWARN_BADQPOS,
+                     mj.mjtWarning.mjWARN_BADCTRL)
+        before = sum(int(self.data.warning[k].number) for k in bad_kinds)
         for _ in range(n):
             mj.mj_step(self.model, self.data)
-        bad = int(self.data.warning[mj.mjtWarning.mjWARN_BADQACC].number) > before
+        bad = sum(int(self.data.warning[k].number) for k in bad_kinds) > before
         if bad or not (np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()):
-            raise PhysicsError("mujoco: simulation became unstable (NaN/inf or bad acceleration)")
+            raise PhysicsError("mujoco: simulation became unstable (NaN/inf or huge position, velocity, "
+                               "acceleration or control)")
 
     def get_state(self, exact: bool = True) -> np.ndarray:
         """Return the mjSTATE_INTEGRATION state vector (time, qpos, qvel, act, warmstart, ctrl, ...).
