@@ -17,6 +17,7 @@ Samples are plain Python floats / ints / strings / lists, ready for JSON.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal, Union
 
@@ -54,12 +55,13 @@ class _Dist(BaseModel):
         """Return one sample (float, or list for vectors) drawn with ``rng``."""
         return _plain(self._draw(rng, self._out_dim(nominal), nominal))
 
+    @abstractmethod
     def _draw(self, rng: np.random.Generator, n: int | None, nominal: Nominal) -> Any:
-        raise NotImplementedError
+        """Return the raw draw (scalar or length-``n`` array); each distribution defines it."""
 
+    @abstractmethod
     def support(self, nominal: Nominal = None) -> tuple[float, float] | None:
         """Return (min, max) over all components of every possible sample, or None if not numeric."""
-        raise NotImplementedError
 
 
 def _common_dim(*params: Param | None) -> int | None:

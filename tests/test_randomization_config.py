@@ -51,7 +51,11 @@ def test_presets_work_on_builtin_scenes(name):
     scene = load_scene(name)
     for p in PRESETS:
         params = sample_episode_params(preset(p, scene), scene, 0, 0)
-        apply_to_spec(scene, params)
+        baked = apply_to_spec(scene, params)
+        assert baked.name == scene.name and len(baked.objects) == len(scene.objects) + len(params.distractors)
+        assert EpisodeParams.from_json(params.to_json()) == params
+        if p == "none":
+            assert baked == scene
 
 
 def err(cfg, spec) -> str:

@@ -88,12 +88,14 @@ FIXED_DISTRACTOR = {"placement": {"distractors": {
     "region": [[0.35, -0.3], [0.7, 0.3]], "z": 0.45}}}
 
 
-def _structural(backend: str) -> None:
+def _structural(backend: str) -> tuple[int, bool]:
+    """Check distractor worlds on ``backend``; return (distractors checked, whether the world was rebuilt)."""
     cfg = validate_randomization({**DISTRACTORS, "visual": {"objects": {"cube": {
         "rgba": {"dist": "uniform", "low": [0.1] * 3, "high": [0.9] * 3}}}}}, SPEC)
     run = runner(backend, steps=2, cameras=(), randomization=cfg, spec=SPEC)
     p0, p1 = run.sample_params(SEED, 0), run.sample_params(SEED, 1)
     assert p0.structural_key() != p1.structural_key() and len(p0.distractors) == 2
+    checked = 0
     for params in (p0, p1):
         sim = run._world_for(params)  # the world EpisodeRunner.run builds for these params, then applies
         sim.backend.restore_nominal_params()
@@ -105,20 +107,24 @@ def _structural(backend: str) -> None:
             assert min(np.abs(quat - d["quat"]).max(), np.abs(quat + d["quat"]).max()) < 1e-9
             inst = [i for i in sim.backend.instances() if i.name == d["name"]]
             assert inst and inst[0].cls == "distractor"
+            checked += 1
     b0 = run.run(SEED, 0)
     backend0 = run._sim.backend
     assert b0.steps == 2
     run.run(SEED, 1)
-    assert run._sim.backend is not backend0  # different meshes/sizes: rebuilt
+    rebuilt = run._sim.backend is not backend0  # different meshes/sizes: rebuilt
     run.close()
+    return checked, rebuilt
 
 
 def test_structural_change_rebuilds_with_distractors_pybullet():
-    _structural("pybullet")
+    checked, rebuilt = _structural("pybullet")
+    assert checked == 4 and rebuilt  # 2 distractors in each of 2 episodes
 
 
 def test_structural_change_rebuilds_with_distractors_mujoco():
-    _structural("mujoco")
+    checked, rebuilt = _structural("mujoco")
+    assert checked == 4 and rebuilt  # 2 distractors in each of 2 episodes
 
 
 @pytest.mark.parametrize("backend", ENGINES)

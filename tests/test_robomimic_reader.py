@@ -87,11 +87,15 @@ def test_index_links_resolve_relative_to_the_index_not_the_cwd(tmp_path: Path,
     write_episode_file(episode_path(decoy, 0), INFO, make_episode(0, seed=77))
     write_episode_file(episode_path(decoy, 1), INFO, make_episode(1, seed=78))
     monkeypatch.chdir(decoy)
-    check_against_sources(robomimic_load(root / "dataset.hdf5"))
+    loaded = robomimic_load(root / "dataset.hdf5")
+    check_against_sources(loaded)
+    assert loaded["demos"] == ["demo_0", "demo_1"]
     moved = tmp_path / "moved"
     shutil.move(root, moved)
     monkeypatch.chdir("/")
-    check_against_sources(robomimic_load(moved / "dataset.hdf5"))
+    loaded = robomimic_load(moved / "dataset.hdf5")
+    check_against_sources(loaded)
+    assert loaded["demos"] == ["demo_0", "demo_1"]
 
 
 @pytest.mark.parametrize("libver", [("earliest", "v110"), ("v110", "v110")])
