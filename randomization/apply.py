@@ -75,6 +75,22 @@ def _alpha(sim: Any, params: EpisodeParams, name: str) -> float:
     return float(sim.spec.object(name).rgba[3])
 
 
+def begin_episode(sim: Any, renderer: Any, params: EpisodeParams, dataset_seed: int,
+                  index: int) -> tuple[dict[str, np.ndarray], EpisodePerturbation, np.random.Generator]:
+    """Start episode ``index``: pristine world, task placement, params applied.
+
+    Returns (first observation, action perturbation, sensor-noise generator). Every entry point that runs
+    an episode (recording, replay, Gymnasium) starts it here, so they agree bit for bit.
+    """
+    from randomization.seeding import stream
+
+    sim.backend.restore_nominal_params()
+    sim.reset(stream(dataset_seed, index, "task"))
+    apply_params(sim, renderer, params)
+    perturb = EpisodePerturbation(params, stream(dataset_seed, index, "action_noise"))
+    return sim.observe(), perturb, stream(dataset_seed, index, "sensor_noise")
+
+
 @dataclasses.dataclass
 class EpisodePerturbation:
     """Action noise (Gaussian, std in action units, clipped to [-1, 1]) and latency (k control steps).

@@ -97,19 +97,16 @@ class RobosynthEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         """Start a new episode; returns (obs, info)."""
         super().reset(seed=seed)
-        from randomization.apply import EpisodePerturbation, apply_params
+        from randomization.apply import begin_episode
         from randomization.params import sample_episode_params
-        from randomization.seeding import stream
 
         episode_seed = int(self.np_random.integers(0, 2**62))
         self.episode_seed = episode_seed
         self._params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
-        self.sim.backend.restore_nominal_params()
-        self.sim.reset(stream(episode_seed, 0, "task"))
-        apply_params(self.sim, self._renderer if self.obs_mode == "rgbd" else None, self._params)
-        self._perturb = EpisodePerturbation(self._params, stream(episode_seed, 0, "action_noise"))
-        self._sensor_rng = stream(episode_seed, 0, "sensor_noise")
-        return self._obs(self.sim.observe()), {"episode_seed": episode_seed}
+        renders = self.obs_mode == "rgbd" or self.render_mode == "rgb_array"
+        low, self._perturb, self._sensor_rng = begin_episode(
+            self.sim, self._scene_renderer() if renders else None, self._params, episode_seed, 0)
+        return self._obs(low), {"episode_seed": episode_seed}
 
     def step(self, action):
         """Apply one action; returns (obs, reward, terminated, truncated, info)."""

@@ -13,8 +13,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from robosynth.recording import LOWDIM_KEYS, versions
-from robosynth.schema import CameraRecord, DatasetInfo, EpisodeRecord, build_index, episode_path, write_episode_file
+from robosynth.recording import EpisodeBuffer, versions
+from robosynth.schema import DatasetInfo, EpisodeRecord, build_index, episode_path, write_episode_file
 
 
 class RecordEpisodes(gym.Wrapper):
@@ -32,27 +32,23 @@ class RecordEpisodes(gym.Wrapper):
         return self.env.unwrapped
 
     def _snapshot(self, obs: dict[str, np.ndarray]) -> None:
-        core, b = self._core, self._buf
-        b["lowdim"].append({k: np.asarray(obs[k], np.float32) for k in LOWDIM_KEYS})
-        b["states"].append(core.sim.backend.get_state(exact=False))
-        for cam, f in (core.last_frames or {}).items():
-            b["frames"].setdefault(cam, []).append(f)
+        core = self._core
+        self._buf.add_obs(obs, core.last_frames or {}, core.sim.backend.get_state(exact=False))
 
     def reset(self, **kwargs):
         """Start a new recorded episode."""
-        if self._buf is not None and self._buf["actions"]:
+        if self._buf is not None and self._buf.actions:
             self._flush(success=False, reason="reset before the episode ended")
         obs, info = self.env.reset(**kwargs)
-        self._buf = {"lowdim": [], "states": [], "frames": {}, "actions": [], "rewards": [], "success": False}
+        core = self._core
+        self._buf = EpisodeBuffer(tuple(core.cam_names) if core.obs_mode == "rgbd" else ())
         self._snapshot(obs)
         return obs, info
 
     def step(self, action):
         """Step and record; writes the episode when it terminates or truncates."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        b = self._buf
-        b["actions"].append(np.asarray(action, np.float32))
-        b["rewards"].append(float(reward))
+        self._buf.add_step(np.asarray(action, np.float32), float(reward))
         self._snapshot(obs)
         if terminated or truncated:
             self._flush(bool(info.get("success", False)), info.get("failure_reason") or
@@ -61,34 +57,16 @@ class RecordEpisodes(gym.Wrapper):
 
     def _flush(self, success: bool, reason: str) -> None:
         core, b = self._core, self._buf
-        T = len(b["actions"])
-        obs = {k: np.stack([d[k] for d in b["lowdim"][:T]]) for k in LOWDIM_KEYS}
-        next_obs = {k: np.stack([d[k] for d in b["lowdim"][1 : T + 1]]) for k in LOWDIM_KEYS}
-        cameras, final = {}, {}
-        for cam, frames in b["frames"].items():
-            intr = frames[0].intrinsics
-            cameras[cam] = CameraRecord(cam, np.asarray(intr.K, float), intr.width, intr.height,
-                                        np.asarray(intr.distortion, float), float(intr.near), float(intr.far), "m", "z",
-                                        np.stack([f.T_world_cam for f in frames[:T]]))
-            for key, attr, extra in (("image", "rgb", False), ("depth", "depth", True),
-                                     ("segmentation", "segmentation", True)):
-                if getattr(frames[0], attr) is None:
-                    continue
-                arr = np.stack([getattr(f, attr) for f in frames])
-                arr = arr[..., None] if extra else arr
-                obs[f"{cam}_{key}"], final[f"{cam}_{key}"] = arr[:T], arr[T : T + 1]
-        dones = np.zeros(T, np.uint8)
-        dones[-1] = 1
-        spec = core.scene_spec
-        renderer = core._renderer
+        obs, next_obs, cameras, final, dones = b.arrays()
+        spec, renderer = core.scene_spec, core._renderer
         rec = EpisodeRecord(
             index=self.index, seed=int(core.episode_seed or 0), backend=core.sim.backend.name,
             engine_version=core.sim.backend.engine_version, scene_name=spec.name, success=success,
             failure_reason="" if success else reason, model_file="",
             ep_meta={"scene": spec.model_dump(mode="json"), "randomization": core._params.to_dict(),
                      "source": "gym RecordEpisodes", "versions": versions(core.sim.backend.name)},
-            actions=np.stack(b["actions"]), rewards=np.asarray(b["rewards"], np.float32), dones=dones,
-            states=np.stack(b["states"][:T]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
+            actions=np.stack(b.actions), rewards=np.asarray(b.rewards, np.float32), dones=dones,
+            states=np.stack(b.states[: len(b.actions)]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
             segmentation_ids=renderer.segmentation_ids if renderer is not None and cameras else {},
             quality=core.quality if cameras else "", final_images=final,
         )

@@ -17,7 +17,6 @@ import numpy as np
 
 from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
-from randomization.seeding import stream
 from renderers.sensors import Frame, SceneRenderer
 from robosynth.schema import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
@@ -109,18 +108,13 @@ class EpisodeRunner:
         """Record episode ``index`` of the dataset with seed ``dataset_seed``."""
         params = params if params is not None else self.sample_params(dataset_seed, index)
         sim = self._world_for(params)
-        from randomization.apply import EpisodePerturbation, apply_params
+        from randomization.apply import begin_episode
 
-        sim.backend.restore_nominal_params()
-        obs = sim.reset(stream(dataset_seed, index, "task"))
-        apply_params(sim, self._renderer, params)
-        obs = sim.observe()
-        perturb = EpisodePerturbation(params, stream(dataset_seed, index, "action_noise"))
-        sensor_rng = stream(dataset_seed, index, "sensor_noise")
+        obs, perturb, sensor_rng = begin_episode(sim, self._renderer, params, dataset_seed, index)
         expert = sim.task.expert()
         expert.reset()
         horizon = self.options.max_steps or self.spec.task.horizon
-        buf = _Buffers(self.options.cameras)
+        buf = EpisodeBuffer(self.options.cameras)
         buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
         success, reason = False, ""
         for _ in range(horizon):
@@ -151,34 +145,11 @@ class EpisodeRunner:
         frames = self._renderer.render(list(self.options.cameras))
         return apply_sensor_noise(frames, params, rng)
 
-    def _record(self, buf: _Buffers, seed: int, index: int, params: EpisodeParams, success: bool,
+    def _record(self, buf: EpisodeBuffer, seed: int, index: int, params: EpisodeParams, success: bool,
                 reason: str) -> EpisodeRecord:
         sim = self._sim
+        obs, next_obs, cameras, final, dones = buf.arrays(self.options.depth_format)
         T = len(buf.actions)
-        obs = {k: np.stack(v[:T]).astype(np.float32) for k, v in buf.lowdim.items()}
-        next_obs = {k: np.stack(v[1 : T + 1]).astype(np.float32) for k, v in buf.lowdim.items()}
-        cameras: dict[str, CameraRecord] = {}
-        final: dict[str, np.ndarray] = {}
-        for cam in self.options.cameras:
-            intr = buf.intrinsics[cam]
-            units = "m" if self.options.depth_format == "metric" else "normalized"
-            cameras[cam] = CameraRecord(
-                name=cam, K=np.asarray(intr.K, float), width=intr.width, height=intr.height,
-                distortion=np.asarray(intr.distortion, float), near=float(intr.near), far=float(intr.far),
-                depth_units=units, depth_kind="z", T_world_cam=np.stack(buf.poses[cam][:T]),
-            )
-            for key, frames in buf.images[cam].items():
-                arr = np.stack(frames)
-                frames.clear()  # free the per-frame copies now: the episode's peak memory stays ~1x its images
-                if key == "depth" and units == "normalized":
-                    arr = normalize_depth(arr, intr.near, intr.far)
-                if key in ("depth", "segmentation"):
-                    arr = arr[..., None]
-                name = f"{cam}_{'image' if key == 'rgb' else key}"
-                obs[name] = arr[:T]
-                final[name] = arr[T : T + 1]
-        dones = np.zeros(T, dtype=np.uint8)
-        dones[-1] = 1
         seg_ids = self._renderer.segmentation_ids if self._renderer is not None else {}
         ep_meta = {
             "scene": self.spec.model_dump(mode="json"),
@@ -216,8 +187,8 @@ class EpisodeRunner:
             self._sim = None
 
 
-class _Buffers:
-    """Per-step accumulation of one episode."""
+class EpisodeBuffer:
+    """Per-step accumulation of one episode, turned into schema arrays by ``arrays``."""
 
     def __init__(self, cameras: tuple[str, ...]):
         self.lowdim: dict[str, list[np.ndarray]] = {k: [] for k in LOWDIM_KEYS}
@@ -227,6 +198,38 @@ class _Buffers:
         self.states: list[np.ndarray] = []
         self.actions: list[np.ndarray] = []
         self.rewards: list[float] = []
+
+    def arrays(self, depth_format: str = "metric") -> tuple[dict, dict, dict, dict, np.ndarray]:
+        """Return (obs, next_obs low-dim, cameras, final image frames, dones) for T = recorded actions.
+
+        Image lists are freed while they are stacked, so an episode's peak memory stays ~1x its images.
+        """
+        T = len(self.actions)
+        obs = {k: np.stack(v[:T]).astype(np.float32) for k, v in self.lowdim.items()}
+        next_obs = {k: np.stack(v[1 : T + 1]).astype(np.float32) for k, v in self.lowdim.items()}
+        cameras: dict[str, CameraRecord] = {}
+        final: dict[str, np.ndarray] = {}
+        units = "m" if depth_format == "metric" else "normalized"
+        for cam, images in self.images.items():
+            intr = self.intrinsics[cam]
+            cameras[cam] = CameraRecord(
+                name=cam, K=np.asarray(intr.K, float), width=intr.width, height=intr.height,
+                distortion=np.asarray(intr.distortion, float), near=float(intr.near), far=float(intr.far),
+                depth_units=units, depth_kind="z", T_world_cam=np.stack(self.poses[cam][:T]),
+            )
+            for key, frames in images.items():
+                arr = np.stack(frames)
+                frames.clear()
+                if key == "depth" and units == "normalized":
+                    arr = normalize_depth(arr, intr.near, intr.far)
+                if key in ("depth", "segmentation"):
+                    arr = arr[..., None]
+                name = f"{cam}_{'image' if key == 'rgb' else key}"
+                obs[name] = arr[:T]
+                final[name] = arr[T : T + 1]
+        dones = np.zeros(T, dtype=np.uint8)
+        dones[-1] = 1
+        return obs, next_obs, cameras, final, dones
 
     def add_obs(self, obs: dict[str, np.ndarray], frames: dict[str, Frame], state: np.ndarray) -> None:
         for k in LOWDIM_KEYS:

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from randomization.apply import EpisodePerturbation, apply_params
+from randomization.apply import begin_episode
 from randomization.params import EpisodeParams
-from randomization.seeding import stream
 from robosynth.schema import DatasetError, EpisodeRecord, iter_episodes
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
@@ -76,11 +75,7 @@ def replay_episode(ep: EpisodeRecord, backend: str | None = None) -> ReplayRepor
     backend = backend or ep.backend
     sim = Simulation(spec, backend)
     try:
-        sim.backend.restore_nominal_params()
-        sim.reset(stream(ep.seed, ep.index, "task"))
-        apply_params(sim, None, params)
-        perturb = EpisodePerturbation(params, stream(ep.seed, ep.index, "action_noise"))
-        obs = sim.observe()
+        obs, perturb, _ = begin_episode(sim, None, params, ep.seed, ep.index)
         T = ep.num_steps
         eef, objerr, joint = np.zeros(T), np.zeros(T), np.zeros(T)
         success = False
