@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from robosynth.paths import probe_writable
 from robosynth.schema import (
     DatasetError,
     DatasetInfo,
@@ -152,8 +153,7 @@ def check_output_dir(out: Path, resume: bool) -> None:
     probe = out if out.exists() else next((p for p in out.absolute().parents if p.exists()), Path("."))
     if not probe.is_dir():
         raise InputError(f"output directory '{out}' cannot be created: '{probe}' is not a directory")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise InputError(f"output directory '{out}' is not writable")
+    probe_writable(probe, f"output directory '{out}' is not writable")
 
 
 def _load_or_store_request(out: Path, req: GenerateRequest, resume: bool) -> GenerateRequest:

@@ -13,7 +13,6 @@ import colorsys
 import itertools
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 
 from renderers.camera import MAX_RESOLUTION
+from robosynth.paths import probe_writable
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -60,11 +60,7 @@ def check_output(out: str | os.PathLike[str], suffixes: Sequence[str]) -> Path:
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.is_dir():
         raise InputError(f"output directory '{parent}' does not exist")
-    try:  # a real probe: os.access says yes to root even on read-only file systems
-        with tempfile.NamedTemporaryFile(dir=parent, prefix=".robosynth-probe-"):
-            pass
-    except OSError as exc:
-        raise InputError(f"output directory '{parent}' is not writable ({exc.strerror})") from None
+    probe_writable(parent, f"output directory '{parent}' is not writable")
     return p
 
 

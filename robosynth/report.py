@@ -12,7 +12,6 @@ import itertools
 import json
 import math
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ import h5py
 import numpy as np
 
 from robosynth import report_plots as plots
+from robosynth.paths import probe_writable
 from robosynth.report_stats import (  # noqa: F401  (re-exported)
     DEPTH_BINS,
     MAX_PARAM_PLOTS,
@@ -95,11 +95,7 @@ def check_output_dir(out: str | os.PathLike[str]) -> Path:
         probe = probe.parent
     if not probe.is_dir():
         raise ReportError(f"--out '{p}': '{probe}' is not a directory")
-    try:  # a real probe: os.access says yes to root even on read-only file systems
-        with tempfile.NamedTemporaryFile(dir=probe, prefix=".robosynth-probe-"):
-            pass
-    except OSError as exc:
-        raise ReportError(f"--out '{p}' is not writable ({exc.strerror})") from None
+    probe_writable(probe, f"--out '{p}' is not writable", ReportError)
     return p
 
 
