@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-rl clean
 
 install:
 	@# EGL + Mesa llvmpipe for headless MuJoCo rendering; installed only when missing.
@@ -11,7 +11,7 @@ install:
 	fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,ray]"
 
 demo:
 	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128 --resume
@@ -27,6 +27,11 @@ lint:
 
 bench:
 	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md
+
+# SB3 SAC on Reach (MuJoCo, PyBullet) and Push (MuJoCo), 30k steps each: ~20-40 min on 2 cores. Needs the `learn`
+# extra (pip install -e ".[learn]"); rewrites only the `rl` section of BENCHMARKS.md. `make bench` keeps that section.
+bench-rl:
+	$(BIN)/python benchmarks/bench_rl.py --write BENCHMARKS.md
 
 clean:
 	rm -rf episodes episodes-pybullet build *.egg-info

@@ -14,6 +14,7 @@ from sim.errors import InputError
 
 
 def generate_cmd(
+    ctx: typer.Context,
     scene: Annotated[str, typer.Argument(metavar="SCENE", help="built-in scene name or a YAML path")],
     out: Annotated[Path, typer.Option("--out", "-o", help="dataset directory")] = Path("episodes"),
     backend: Annotated[str, typer.Option("--backend", "-b", help="mujoco or pybullet")] = "mujoco",
@@ -36,6 +37,9 @@ def generate_cmd(
     indices: Annotated[str | None, typer.Option(
         "--indices", help="record only these episode indices of the N-episode dataset, e.g. 3,5-7 "
         "(each < --episodes); with the seed this regenerates recorded episodes exactly")] = None,
+    valid_ratio: Annotated[float, typer.Option(
+        "--valid-ratio", help="share of demos in mask/valid (0 <= r < 1); with >= 2 demos and r > 0, "
+        "valid and train each get at least one")] = 0.1,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
     from robosynth.generate import GenerateRequest, parse_indices, parse_resolution, selected_indices
@@ -51,6 +55,8 @@ def generate_cmd(
         raise InputError(f"unknown --compression '{compression}' (choose from: gzip, lzf, none)")
     if max_steps is not None and max_steps < 1:
         raise InputError("--max-steps must be >= 1")
+    if not 0.0 <= valid_ratio < 1.0:
+        raise InputError(f"--valid-ratio must be >= 0 and < 1, got {valid_ratio:g}")
     cams = None
     if cameras is not None:
         cams = () if cameras.strip().lower() == "none" else tuple(c.strip() for c in cameras.split(",") if c.strip())
@@ -59,10 +65,10 @@ def generate_cmd(
         resolution=parse_resolution(resolution), quality=quality, randomization=randomization,
         depth_format=depth_format, keep_failed=keep_failed,
         compression=None if compression == "none" else compression, max_steps=max_steps,
-        indices=parse_indices(indices),
+        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio,
     )
     selected_indices(req)
-    summary = _run_with_progress(req, out, workers, executor, resume)
+    summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx))
     rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
     index = out / "dataset.hdf5"
     where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
@@ -73,9 +79,23 @@ def generate_cmd(
     )
 
 
-def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool):
+_PARAM_FIELDS = {"valid_ratio": "train_ratio"}  # CLI parameter -> GenerateRequest field, where they differ
+
+
+def _explicit_fields(ctx: typer.Context) -> set[str]:
+    """Return the GenerateRequest fields whose flags the user gave (not left at their defaults)."""
+    given = set()
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.add(_PARAM_FIELDS.get(name, name))
+    return given
+
+
+def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str]):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from robosynth.episode_pool import MAX_ATTEMPTS
     from robosynth.generate import generate
 
     stats = {"n": 0, "ok": 0, "steps": 0, "t0": time.perf_counter()}
@@ -95,8 +115,12 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
             sps = stats["steps"] / max(1e-9, time.perf_counter() - stats["t0"])
             progress.update(task, advance=1, info=f"{sps:.0f} steps/s, success {stats['ok'] / stats['n']:.0%}")
 
+        def on_retry(index: int, reason: str, attempt: int) -> None:
+            progress.console.print(f"warning: episode {index}: {reason}; running it again in a new worker "
+                                   f"(attempt {attempt} of {MAX_ATTEMPTS})", markup=False, soft_wrap=True)
+
         summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode,
-                           on_start=on_start)
+                           on_start=on_start, on_retry=on_retry, explicit=explicit)
     return summary
 
 

@@ -363,12 +363,18 @@ def completed_episode_indices(dataset_dir: str | os.PathLike[str], *, remove_tmp
 
 def split_demos(names: list[str], train_ratio: float = 0.9,
                 split_seed: int = 0) -> tuple[list[str], list[str]]:
-    """Return deterministic (train, valid) demo-name lists: round(n * train_ratio) names go to train."""
+    """Return deterministic (train, valid) demo-name lists, a fixed function of the names and the ratio.
+
+    round(n * train_ratio) names go to train, except that with n >= 2 and 0 < train_ratio < 1 each side
+    keeps at least one demo (robomimic's ``filter_by_attribute="valid"`` refuses an empty mask).
+    """
     if not 0.0 <= train_ratio <= 1.0:
         raise InputError(f"train_ratio must be within [0, 1], got {train_ratio}")
     ordered = sorted(names, key=lambda n: demo_number(n) or 0)
     perm = np.random.default_rng(split_seed).permutation(len(ordered))
     n_train = int(np.floor(len(ordered) * train_ratio + 0.5))
+    if len(ordered) >= 2 and 0.0 < train_ratio < 1.0:
+        n_train = min(max(n_train, 1), len(ordered) - 1)
     train = {ordered[i] for i in perm[:n_train]}
     return [n for n in ordered if n in train], [n for n in ordered if n not in train]
 

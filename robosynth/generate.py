@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from robosynth.paths import probe_writable
@@ -156,29 +156,108 @@ def check_output_dir(out: Path, resume: bool) -> None:
     probe_writable(probe, f"output directory '{out}' is not writable")
 
 
-def _load_or_store_request(out: Path, req: GenerateRequest, resume: bool) -> GenerateRequest:
-    path = out / REQUEST_FILE
-    if path.exists():
-        try:
-            data = json.loads(path.read_text())
-            for key in ("cameras", "resolution", "indices"):
-                data[key] = _tuple(data.get(key))
-            stored = GenerateRequest(**data)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise DatasetError(f"'{path}' is not a robosynth generate request ({exc})") from None
-        if resume:
-            return stored
-        if stored != req:
-            raise InputError(f"'{out}' was generated with a different request; use another --out")
-        return stored
-    if resume and (out / "episodes").exists():
-        raise DatasetError(f"cannot resume '{out}': {REQUEST_FILE} is missing")
-    out.mkdir(parents=True, exist_ok=True)
+# The flag behind each request field, for messages; fields a --resume may not change are RECORDING_FIELDS.
+FLAGS = {"scene": "SCENE", "backend": "--backend", "seed": "--seed", "cameras": "--cameras",
+         "resolution": "--resolution", "quality": "--quality", "randomization": "--randomization",
+         "depth_format": "--depth-format", "keep_failed": "--keep-failed", "compression": "--compression",
+         "max_steps": "--max-steps", "episodes": "--episodes", "indices": "--indices", "train_ratio": "--valid-ratio"}
+RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "quality", "randomization", "depth_format",
+                    "keep_failed", "compression", "max_steps")
+
+
+def _show(name: str, value: object) -> str:
+    """Return a request value the way its flag is written ('agentview,wrist', '128x128', 'none', ...)."""
+    if name == "cameras":
+        return "all scene cameras" if value is None else ",".join(value) or "none"  # type: ignore[arg-type]
+    if name == "resolution":
+        return "the scene's" if value is None else "x".join(map(str, value))  # type: ignore[arg-type]
+    if name == "train_ratio":
+        return f"{1.0 - float(value):g}"  # type: ignore[arg-type]
+    if name == "randomization":
+        return "(the scene's own section)" if value is None else str(value)
+    if name in ("compression", "max_steps"):
+        return "none" if value is None else str(value)
+    if name == "indices":
+        return "all" if value is None else ",".join(map(str, value))  # type: ignore[arg-type]
+    return str(value)
+
+
+def _same_scene(stored: str, given: str) -> bool:
+    """Return True if two SCENE arguments name the same scene (equal text, or the same file from here)."""
+    if stored == given:
+        return True
+    a, b = Path(stored), Path(given)
+    return a.is_file() and b.is_file() and a.resolve() == b.resolve()
+
+
+def reconcile_request(stored: GenerateRequest, given: GenerateRequest,
+                      explicit: set[str] | None = None) -> GenerateRequest:
+    """Return the request a ``--resume`` continues: the stored one, extended or re-split as ``given`` asks.
+
+    ``explicit`` names the fields the user set (None: all of them); the others are taken from ``stored``.
+    A recording field that differs is an InputError naming the flag and both values. More ``--episodes``
+    (or more ``--indices``) extend the dataset; asking for fewer never deletes anything: it is an InputError.
+    ``--valid-ratio`` may change (it only re-splits the index).
+    """
+    explicit = set(FLAGS) if explicit is None else explicit
+    for name in RECORDING_FIELDS:
+        old, new = getattr(stored, name), getattr(given, name)
+        if name in explicit and old != new and not (name == "scene" and _same_scene(old, new)):
+            raise InputError(f"{FLAGS[name]} {_show(name, new)} differs from this dataset's {FLAGS[name]} "
+                             f"{_show(name, old)}; --resume continues the same request (use another --out for a "
+                             f"different one)")
+    episodes = given.episodes if "episodes" in explicit else stored.episodes
+    if "indices" in explicit:
+        indices = given.indices
+    else:
+        indices = None if "episodes" in explicit and stored.indices is None else stored.indices
+    train_ratio = given.train_ratio if "train_ratio" in explicit else stored.train_ratio
+    merged = replace(stored, episodes=episodes, indices=indices, train_ratio=train_ratio)
+    missing = sorted(set(selected_indices(stored)) - set(selected_indices(merged)))
+    if missing:
+        flag = "--indices" if indices is not None else "--episodes"
+        value = _show("indices", indices) if indices is not None else str(episodes)
+        raise InputError(f"{flag} {value} leaves out episode {missing[0]} of the {len(selected_indices(stored))} "
+                         f"this dataset was generated with; --resume never removes episodes (use another --out "
+                         f"for a smaller dataset)")
+    return merged
+
+
+def _read_request(path: Path) -> GenerateRequest:
+    try:
+        data = json.loads(path.read_text())
+        for key in ("cameras", "resolution", "indices"):
+            data[key] = _tuple(data.get(key))
+        return GenerateRequest(**data)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise DatasetError(f"'{path}' is not a robosynth generate request ({exc})") from None
+
+
+def _store_request(path: Path, req: GenerateRequest) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(req.to_json())
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def _load_or_store_request(out: Path, req: GenerateRequest, resume: bool,
+                           explicit: set[str] | None = None) -> GenerateRequest:
+    path = out / REQUEST_FILE
+    if path.exists():
+        stored = _read_request(path)
+        if not resume:
+            if stored != req:
+                raise InputError(f"'{out}' was generated with a different request; use another --out")
+            return stored
+        merged = reconcile_request(stored, req, explicit)
+        if merged != stored:
+            _store_request(path, merged)
+        return merged
+    if resume and (out / "episodes").exists():
+        raise DatasetError(f"cannot resume '{out}': {REQUEST_FILE} is missing")
+    _store_request(path, req)
     return req
 
 
@@ -215,10 +294,15 @@ def _done_indices(out: Path) -> tuple[set[int], dict[int, str]]:
 
 def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str = "local", resume: bool = False,
              progress: Callable[[dict], None] | None = None,
-             on_start: Callable[[int, int], None] | None = None) -> GenerateSummary:
+             on_start: Callable[[int, int], None] | None = None,
+             on_retry: Callable[[int, str, int], None] | None = None,
+             explicit: set[str] | None = None) -> GenerateSummary:
     """Record the dataset described by ``req`` into ``out``, rebuild its index and return a summary.
 
-    ``on_start(to_run, already_done)`` is called once before the first episode, ``progress(result)`` after each.
+    ``on_start(to_run, already_done)`` is called once before the first episode, ``progress(result)`` after each,
+    ``on_retry(index, reason, attempt)`` when a dead worker's episode runs again. With ``resume``, ``req`` must
+    agree with the stored request on every field named in ``explicit`` (default: all), see
+    :func:`reconcile_request`.
     """
     from robosynth.workers import make_job, run_jobs
 
@@ -229,7 +313,7 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
     selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
-    req = _load_or_store_request(out, req, resume)
+    req = _load_or_store_request(out, req, resume, explicit)
     if resume:
         job = make_job(req)
     wanted = selected_indices(req)
@@ -242,7 +326,7 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
     summary.failed = len(summary.failures)
     if on_start is not None:
         on_start(len(todo), summary.skipped)
-    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor):
+    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor, on_retry=on_retry):
         summary.steps += res["steps"]
         if res["written"]:
             summary.written += 1
@@ -265,8 +349,3 @@ def _kept_failures(out: Path, indices: list[int]) -> dict[int, str]:
             if not bool(attrs["success"]):
                 found[i] = str(attrs["failure_reason"])
     return found
-
-
-def iter_request_indices(req: GenerateRequest) -> Iterator[int]:
-    """Yield every episode index a request records (all of 0..N-1, or its ``indices``)."""
-    yield from selected_indices(req)

@@ -7,13 +7,14 @@ depend only on (seed, index, request), never on which worker ran it or what it r
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from robosynth.episode_pool import MAX_ATTEMPTS, EpisodePool
 from sim.errors import InputError
 
 
@@ -145,48 +146,97 @@ def _die_with_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="robosynth-parent-watch").start()
 
 
-def _pool_call(args: tuple[Job, str, int]) -> dict[str, Any]:
-    return run_episode(*args)
+def give_up_episode(out: str, index: int, reason: str) -> dict[str, Any]:
+    """Record episode ``index`` as failed with ``reason`` (a marker, so --resume counts it) and return its result."""
+    from robosynth.generate import failed_marker
+
+    _write_marker(failed_marker(Path(out), index), {"index": index, "failure_reason": reason, "steps": 0})
+    return {"index": index, "success": False, "failure_reason": reason, "steps": 0, "written": False}
 
 
-def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor: str = "local") -> Iterator[dict]:
-    """Yield one summary per episode as they finish (any order)."""
+def _tmp_dirs(out: str) -> list[Path]:
+    from robosynth.generate import FAILED_DIR
+    from robosynth.schema import EPISODES_DIRNAME
+
+    return [Path(out), Path(out) / EPISODES_DIRNAME, Path(out) / FAILED_DIR]
+
+
+RetryFn = Callable[[int, str, int], None]
+
+
+def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor: str = "local",
+             on_retry: RetryFn | None = None) -> Iterator[dict]:
+    """Yield one summary per episode as they finish (any order).
+
+    A worker process that dies (``kill -9``, out of memory) costs only the episode it held: that episode
+    runs again in a fresh worker (``on_retry(index, reason, attempt)`` is told), and after
+    ``MAX_ATTEMPTS`` deaths it is recorded as failed with the reason, and the run goes on.
+    """
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
     if executor == "ray":
-        yield from _run_ray(job, out, indices, workers)
+        yield from _run_ray(job, out, indices, workers, on_retry)
         return
     if workers == 1 or len(indices) <= 1:
         for i in indices:
             yield run_episode(job, out, i)
         return
-    ctx = mp.get_context("spawn")  # engines and GL contexts must not be forked
-    with ctx.Pool(processes=min(workers, len(indices)), initializer=_pool_init, initargs=(os.getpid(),)) as pool:
-        yield from pool.imap_unordered(_pool_call, [(job, out, i) for i in indices], chunksize=1)
+    pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=_tmp_dirs(out),
+                       on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry)
+    yield from pool.run(indices)
 
 
-def _run_ray(job: Job, out: str, indices: list[int], workers: int) -> Iterator[dict]:
+def _remove_tmp_files_of_episode(out: str, index: int) -> None:
+    """Delete temporary files of episode ``index`` left by a writer that died (no other writer holds it)."""
+    for d in _tmp_dirs(out):
+        for p in d.glob(f"ep_{index:06d}.*.tmp-*") if d.is_dir() else ():
+            p.unlink(missing_ok=True)
+
+
+def _run_ray(job: Job, out: str, indices: list[int], workers: int, on_retry: RetryFn | None) -> Iterator[dict]:
     try:
         import ray
+        from ray.exceptions import RayActorError, WorkerCrashedError
     except ImportError:
         raise InputError("--executor ray needs ray: pip install 'robosynth[ray]'") from None
     if not ray.is_initialized():
         ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
 
-    @ray.remote
+    @ray.remote(max_restarts=0, max_task_retries=0)
     class _Worker:
         def run(self, job: Job, out: str, index: int) -> dict[str, Any]:
             return run_episode(job, out, index)
 
-    actors = [_Worker.remote() for _ in range(max(1, min(workers, len(indices))))]
-    pending = {}
-    queue = list(indices)
-    for a in actors:
+    queue = deque(indices)
+    attempts: dict[int, int] = {}
+    pending: dict[Any, tuple[Any, int]] = {}
+
+    def submit(actor: Any) -> None:
         if queue:
-            pending[a.run.remote(job, out, queue.pop(0))] = a
+            index = queue.popleft()
+            pending[actor.run.remote(job, out, index)] = (actor, index)
+
+    for _ in range(max(1, min(workers, len(indices)))):
+        submit(_Worker.remote())
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
-        actor = pending.pop(ready[0])
-        if queue:
-            pending[actor.run.remote(job, out, queue.pop(0))] = actor
-        yield ray.get(ready[0])
+        actor, index = pending.pop(ready[0])
+        try:
+            result = ray.get(ready[0])
+        except (RayActorError, WorkerCrashedError) as exc:
+            _remove_tmp_files_of_episode(out, index)
+            attempts[index] = attempts.get(index, 0) + 1
+            reason = f"Ray worker died ({type(exc).__name__})"
+            if attempts[index] >= MAX_ATTEMPTS:
+                yield give_up_episode(out, index, f"worker process died {attempts[index]} times running this "
+                                                  f"episode (last: {reason})")
+            else:
+                queue.appendleft(index)
+                if on_retry is not None:
+                    on_retry(index, reason, attempts[index] + 1)
+            ray.kill(actor, no_restart=True)
+            if queue:
+                submit(_Worker.remote())
+            continue
+        submit(actor)
+        yield result

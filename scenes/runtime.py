@@ -26,6 +26,12 @@ class StepResult:
     info: dict = field(default_factory=dict)
 
 
+def step_info(success: bool, failure_reason: str) -> dict:
+    """Return a step's info: ``is_success`` (the key SB3, gymnasium-robotics and panda-gym read), ``success``
+    (the same bool, robosynth's original key) and ``failure_reason`` ("" unless a blow-up ended the episode)."""
+    return {"is_success": bool(success), "success": bool(success), "failure_reason": failure_reason}
+
+
 class Simulation:
     """Runs a SceneSpec on a backend with the scene's controller and task."""
 
@@ -61,14 +67,14 @@ class Simulation:
         try:
             self.backend.step(self.substeps)
         except PhysicsError as exc:
-            return StepResult({}, 0.0, True, False, {"success": False, "failure_reason": str(exc)})
+            return StepResult({}, 0.0, True, False, step_info(False, str(exc)))
         obs = self.observe()
         if not all(np.isfinite(v).all() for v in obs.values()):
-            return StepResult({}, 0.0, True, False, {"success": False, "failure_reason": "non-finite observation"})
+            return StepResult({}, 0.0, True, False, step_info(False, "non-finite observation"))
         success = self.task.success(self.backend)
         reward = self.task.reward(self.backend)
         truncated = self.t >= self.spec.task.horizon and not success
-        return StepResult(obs, reward, success, truncated, {"success": success, "failure_reason": ""})
+        return StepResult(obs, reward, success, truncated, step_info(success, ""))
 
     def close(self) -> None:
         """Release the engine."""
@@ -79,7 +85,7 @@ def run_expert(sim: Simulation, obs: dict[str, np.ndarray], max_steps: int | Non
     """Run the task's scripted expert from ``obs`` until the episode ends; return the last step."""
     expert = sim.task.expert()
     expert.reset()
-    result = StepResult(obs, 0.0, False, False, {"success": False, "failure_reason": ""})
+    result = StepResult(obs, 0.0, False, False, step_info(False, ""))
     for _ in range(max_steps or sim.spec.task.horizon):
         result = sim.step(expert.act(obs))
         obs = result.obs

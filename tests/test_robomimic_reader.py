@@ -120,3 +120,24 @@ def test_episode_file_alone_reads_like_robomimic(tmp_path: Path) -> None:
     assert loaded["demos"] == ["demo_5"] and loaded["total"] == 1
     check_against_sources(loaded)
     assert os.path.getsize(path) > 0
+
+
+@pytest.mark.parametrize("n", range(2, 11))
+def test_small_datasets_have_a_non_empty_valid_mask(tmp_path: Path, n: int) -> None:
+    """robomimic's ``SequenceDataset(filter_by_attribute="valid")`` refuses an empty mask (num_samples=0)."""
+    root = write_dataset(tmp_path / "ds", n=n)
+    train = robomimic_load(root / "dataset.hdf5", "train")["demos"]
+    valid = robomimic_load(root / "dataset.hdf5", "valid")["demos"]
+    assert len(valid) >= 1 and len(train) >= 1
+    assert sorted(train + valid, key=lambda d: int(d[5:])) == [f"demo_{i}" for i in range(n)]
+    assert len(valid) == max(1, n - int(np.floor(n * 0.9 + 0.5)))
+
+
+def test_split_is_a_fixed_function_of_the_names_and_the_ratio() -> None:
+    names = [f"demo_{i}" for i in (7, 2, 11, 4)]
+    a = dataset_index.split_demos(names, 0.75)
+    assert a == dataset_index.split_demos(list(reversed(names)), 0.75)
+    assert len(a[1]) == 1
+    assert dataset_index.split_demos(names, 0.5)[1] != [] and len(dataset_index.split_demos(names, 0.5)[1]) == 2
+    assert dataset_index.split_demos(names, 1.0)[1] == []  # an explicit ratio of 0 valid keeps none
+    assert dataset_index.split_demos(["demo_0"], 0.9) == (["demo_0"], [])

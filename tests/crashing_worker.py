@@ -1,0 +1,20 @@
+"""An episode function for worker-death tests: its process dies by SIGKILL on chosen indices (real deaths).
+
+Imported by spawned pool workers, so it lives in a module of its own (not a test module).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from robosynth.workers import Job, run_episode
+
+DIE_ON = {2}
+
+
+def run_or_die(job: Job, out: str, index: int) -> dict:
+    """Die as the OOM killer kills (SIGKILL, no cleanup) on ``DIE_ON`` indices, else record the episode."""
+    if index in DIE_ON:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_episode(job, out, index)

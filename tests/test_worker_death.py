@@ -1,0 +1,127 @@
+"""A worker process that dies (``kill -9``, the OOM killer) never hangs ``generate``: its episode runs again in a
+fresh worker and the dataset equals a ``--workers 1`` run array by array; an episode whose worker keeps dying is
+recorded as failed with the reason and the run finishes. Both executors, through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from crashing_worker import DIE_ON, run_or_die
+from test_generate_kill import alive, assert_same, dump
+
+from robosynth.episode_pool import MAX_ATTEMPTS, EpisodePool
+from robosynth.generate import GenerateRequest, dataset_info, failed_marker, generate
+from robosynth.schema import build_index, episode_path, list_episode_files, tmp_files
+from robosynth.workers import _pool_init, _tmp_dirs, give_up_episode, make_job
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+N = 4
+ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", "5", "--cameras", "none",
+        "--max-steps", "40", "--keep-failed"]
+REQUEST = GenerateRequest(scene="pick_place", backend="mujoco", episodes=N, seed=5, cameras=(), max_steps=40,
+                          keep_failed=True)
+
+
+def descendants(pid: int) -> list[int]:
+    """Return every descendant process id of ``pid`` (Linux /proc), depth first."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def cmdline(pid: int) -> str:
+    """Return a process's command line ('' once it is gone)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def episode_workers(pid: int, executor: str) -> list[int]:
+    """Return the live processes of ``pid``'s tree that run episodes for the given executor."""
+    mark = "spawn_main" if executor == "local" else "_Worker"
+    return [p for p in descendants(pid) if mark in cmdline(p) and "resource_tracker" not in cmdline(p)
+            and alive(p)]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> Path:
+    """The same request recorded with one worker, no deaths."""
+    out = tmp_path_factory.mktemp("ref") / "ds"
+    assert generate(REQUEST, out).written == N
+    return out
+
+
+@pytest.mark.parametrize("executor", ["local", "ray"])
+def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, reference, executor):
+    if executor == "ray":
+        pytest.importorskip("ray")
+    out = tmp_path / "ds"
+    env = {k: v for k, v in os.environ.items() if k not in ("ROBOSYNTH_DEBUG", "RAY_ADDRESS")}
+    proc = subprocess.Popen([sys.executable, "-m", "robosynth", "generate", *ARGS, "--out", str(out),
+                             "--workers", "2", "--executor", executor], cwd=REPO_ROOT, env=env,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        victims: list[int] = []
+        while not victims:  # kill a worker while every episode is still in flight or queued
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no worker process appeared"
+            assert not list_episode_files(out), "episodes finished before a worker could be killed"
+            victims = episode_workers(proc.pid, executor)
+            time.sleep(0.02)
+        os.kill(victims[0], signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr.decode()
+    assert "running it again in a new worker (attempt 2 of 3)" in stderr.decode()
+    assert f"{N} episodes" in stdout.decode() and f"{N} written now" in stdout.decode()
+    assert tmp_files(out) == [] and sorted(list_episode_files(out)) == list(range(N))
+    for i in range(N):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
+    assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+    if executor == "local":
+        assert not any(alive(p) for p in victims)
+
+
+def test_an_episode_whose_worker_keeps_dying_is_failed_with_the_reason(tmp_path, reference, run_cli):
+    out = tmp_path / "ds"
+    (out / "episodes").mkdir(parents=True)
+    job = make_job(REQUEST)
+    retries: list[tuple[int, int]] = []
+    pool = EpisodePool(run_or_die, job, str(out), 2, init=_pool_init, tmp_dirs=_tmp_dirs(str(out)),
+                       on_give_up=lambda i, reason: give_up_episode(str(out), i, reason),
+                       on_retry=lambda i, reason, attempt: retries.append((i, attempt)))
+    results = {r["index"]: r for r in pool.run(list(range(N)))}
+    assert sorted(results) == list(range(N))
+    (dead,) = DIE_ON
+    assert retries == [(dead, a) for a in range(2, MAX_ATTEMPTS + 1)]
+    reason = results[dead]["failure_reason"]
+    assert not results[dead]["success"] and f"died {MAX_ATTEMPTS} times" in reason and "SIGKILL" in reason
+    assert json.loads(failed_marker(out, dead).read_text())["failure_reason"] == reason
+    assert sorted(list_episode_files(out)) == [i for i in range(N) if i != dead]
+    for i in list_episode_files(out):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
+    # the marker is what --resume counts: the dataset is finished, nothing re-runs
+    (out / "generate.json").write_text(REQUEST.to_json())
+    build_index(out, dataset_info(REQUEST), train_ratio=REQUEST.train_ratio)
+    res = run_cli("generate", *ARGS, "--out", out, "--resume")
+    assert res.rc == 0, res.stderr
+    assert "0 written now" in res.stdout and "1 failed" in res.stdout
+    assert run_cli("verify", out).rc == 0
