@@ -33,7 +33,7 @@ import numpy as np
 from randomization.seeding import stream
 from renderers.sensors import SceneRenderer
 from robosynth.generate import GenerateRequest, generate
-from robosynth.workers import close_runners, make_job
+from robosynth.generate.jobs import close_runners, make_job
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 
@@ -172,7 +172,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     import mujoco
     import pybullet  # noqa: F401  (version via metadata below)
 
-    from robosynth.recording import versions
+    from robosynth.generate.recording import versions
 
     v = versions(args.backend)
     lines = [

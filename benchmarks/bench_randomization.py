@@ -108,7 +108,7 @@ def _timed(fn) -> float:
 def bench_episode(engine: str, cameras: tuple[str, ...], episodes: int) -> tuple[float, float]:
     """Return (seconds per episode, mean steps) of EpisodeRunner.run with the full preset."""
     from randomization.presets import preset
-    from robosynth.recording import EpisodeRunner, RecordingOptions
+    from robosynth.generate.recording import EpisodeRunner, RecordingOptions
     from scenes.loader import load_scene
 
     spec = load_scene("pick_place")

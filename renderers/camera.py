@@ -8,6 +8,7 @@ centred principal point is ((W - 1) / 2, (H - 1) / 2); depth is metric z-depth; 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,21 @@ def validate_resolution(width: Any, height: Any) -> tuple[int, int]:
         if value > MAX_RESOLUTION:
             raise InputError(f"camera {name} {value} exceeds the maximum of {MAX_RESOLUTION} pixels")
     return int(width), int(height)
+
+
+_RES_RE = re.compile(r"^\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*$")
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """Return (width, height) from ``WxH`` (the one parser of every ``--resolution`` flag); InputError for bad
+    syntax, 0, negative or too large sizes."""
+    m = _RES_RE.match(text or "")
+    if not m:
+        raise InputError(f"--resolution must look like WIDTHxHEIGHT (e.g. 128x128), got '{text}'")
+    try:
+        return validate_resolution(int(m.group(1)), int(m.group(2)))
+    except InputError as exc:
+        raise InputError(f"--resolution: {str(exc).removeprefix('camera ')}") from None
 
 
 def _validate_clip(near: float, far: float) -> tuple[float, float]:
@@ -276,7 +292,7 @@ def look_at(eye: Any, target: Any, up: Sequence[float] = (0.0, 0.0, 1.0)) -> np.
     z /= np.linalg.norm(z)
     for hint in (np.asarray(up, dtype=np.float64), np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0])):
         x = np.cross(z, hint)
-        if np.linalg.norm(x) > 1e-9 * max(1.0, np.linalg.norm(hint)):
+        if np.linalg.norm(x) > 1e-9 * max(1.0, float(np.linalg.norm(hint))):
             break
     x /= np.linalg.norm(x)
     y = np.cross(z, x)

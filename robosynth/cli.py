@@ -202,12 +202,13 @@ def preview_cmd(
     frames: Annotated[int, typer.Option("--frames", help="steps per episode on a contact sheet")] = 4,
 ) -> None:
     """Contact sheet / video of RGB, colourised depth and segmentation of a dataset or a scene's cameras."""
+    from renderers.camera import parse_resolution
     from robosynth import preview
 
     if (path is None) == (scene is None):
         raise InputError("give either a dataset PATH or --scene SCENE")
     if scene is not None:
-        res = None if resolution is None else preview.parse_resolution(resolution)
+        res = None if resolution is None else parse_resolution(resolution)
         written = preview.preview_scene(scene, resolve_backends(backend), out, quality, res, seed)
     else:
         written = preview.preview_dataset(path, out, episodes, frames)

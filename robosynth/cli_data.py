@@ -42,7 +42,8 @@ def generate_cmd(
         "valid and train each get at least one")] = 0.1,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
-    from robosynth.generate import GenerateRequest, parse_indices, parse_resolution, selected_indices
+    from renderers.camera import parse_resolution
+    from robosynth.generate import GenerateRequest, parse_indices, selected_indices
     from sim.backend import BACKENDS
 
     if backend not in BACKENDS:
@@ -62,8 +63,8 @@ def generate_cmd(
         cams = () if cameras.strip().lower() == "none" else tuple(c.strip() for c in cameras.split(",") if c.strip())
     req = GenerateRequest(
         scene=scene, backend=backend, episodes=episodes, seed=seed, cameras=cams,
-        resolution=parse_resolution(resolution), quality=quality, randomization=randomization,
-        depth_format=depth_format, keep_failed=keep_failed,
+        resolution=None if resolution is None else parse_resolution(resolution), quality=quality,
+        randomization=randomization, depth_format=depth_format, keep_failed=keep_failed,
         compression=None if compression == "none" else compression, max_steps=max_steps,
         indices=parse_indices(indices), train_ratio=1.0 - valid_ratio,
     )
@@ -95,8 +96,8 @@ def _explicit_fields(ctx: typer.Context) -> set[str]:
 def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str]):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from robosynth.episode_pool import MAX_ATTEMPTS
     from robosynth.generate import generate
+    from robosynth.generate.pool import MAX_ATTEMPTS
 
     stats = {"n": 0, "ok": 0, "steps": 0, "t0": time.perf_counter()}
     with Progress(
@@ -126,7 +127,7 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
 
 def inspect_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:
     """Summarise a dataset: episodes, steps, keys/shapes/dtypes, backend, seeds, success rate, size."""
-    from robosynth.schema import summarize
+    from robosynth.dataset import summarize
 
     s = summarize(path)
     console = out_console()
@@ -154,7 +155,7 @@ def inspect_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or 
 
 def verify_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:
     """Validate schema and contents; exit 1 listing every problem."""
-    from robosynth.schema import verify_path
+    from robosynth.dataset import verify_path
 
     problems = verify_path(path)
     console = out_console()

@@ -13,8 +13,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from robosynth.recording import EpisodeBuffer, versions
-from robosynth.schema import DatasetInfo, EpisodeRecord, build_index, episode_path, write_episode_file
+from robosynth.dataset import DatasetInfo, EpisodeRecord, build_index, episode_path, write_episode_file
+from robosynth.generate.recording import EpisodeBuffer, versions
 
 
 class RecordEpisodes(gym.Wrapper):

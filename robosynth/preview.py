@@ -12,7 +12,6 @@ from __future__ import annotations
 import colorsys
 import itertools
 import os
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,8 +19,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from renderers.camera import MAX_RESOLUTION
-from robosynth.paths import probe_writable
+from robosynth.dataset.files import probe_writable
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -32,22 +30,9 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 VIDEO_SUFFIXES = (".mp4",)
 MAX_TILE_HEIGHT = 256  # contact-sheet tiles are shrunk to this height
 GAP = 2  # px between tiles and rows
-_RES_RE = re.compile(r"^\s*(-?\d+)\s*[xX]\s*(-?\d+)\s*$")
 
 
 # -------------------------------------------------------------------------------------- validation
-
-
-def parse_resolution(text: str) -> tuple[int, int]:
-    """Return (width, height) from ``WxH``; raise InputError for bad syntax, 0, negative or > 4096."""
-    m = _RES_RE.match(text or "")
-    if not m:
-        raise InputError(f"--resolution must look like WIDTHxHEIGHT (e.g. 256x256), got '{text}'")
-    w, h = int(m.group(1)), int(m.group(2))
-    for name, v in (("width", w), ("height", h)):
-        if v <= 0 or v > MAX_RESOLUTION:
-            raise InputError(f"--resolution {name} must be in 1..{MAX_RESOLUTION} pixels, got {v}")
-    return w, h
 
 
 def check_output(out: str | os.PathLike[str], suffixes: Sequence[str]) -> Path:
@@ -239,7 +224,7 @@ def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[st
 
 def _episodes(path: Path, n: int) -> Iterator[Any]:
     """Yield up to ``n`` EpisodeRecords of a dataset directory or HDF5 file, one at a time (DatasetError if bad)."""
-    from robosynth.schema import iter_episodes
+    from robosynth.dataset import iter_episodes
 
     if not path.exists():
         raise InputError(f"PATH '{path}' does not exist")

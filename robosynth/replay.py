@@ -14,7 +14,7 @@ import numpy as np
 
 from randomization.apply import begin_episode
 from randomization.params import EpisodeParams
-from robosynth.schema import DatasetError, EpisodeRecord, iter_episodes
+from robosynth.dataset import DatasetError, EpisodeRecord, iter_episodes
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 from sim.errors import InputError

@@ -22,7 +22,19 @@ import h5py
 import numpy as np
 
 from robosynth import report_plots as plots
-from robosynth.paths import probe_writable
+from robosynth.dataset import (
+    INDEX_FILENAME,
+    DatasetError,
+    demo_group,
+    demo_names,
+    image_key_parts,
+    is_robosynth_dataset,
+    list_episode_files,
+    open_dataset_file,
+    read_dataset_info,
+    summarize,
+)
+from robosynth.dataset.files import probe_writable
 from robosynth.report_stats import (  # noqa: F401  (re-exported)
     DEPTH_BINS,
     MAX_PARAM_PLOTS,
@@ -39,18 +51,6 @@ from robosynth.report_stats import (  # noqa: F401  (re-exported)
     parameter_section,
     plots_slug,
     wilson_interval,
-)
-from robosynth.schema import (
-    INDEX_FILENAME,
-    DatasetError,
-    demo_group,
-    demo_names,
-    image_key_parts,
-    is_robosynth_dataset,
-    list_episode_files,
-    open_dataset_file,
-    read_dataset_info,
-    summarize,
 )
 from sim.errors import InputError
 

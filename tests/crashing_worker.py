@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import signal
 
-from robosynth.workers import Job, run_episode
+from robosynth.generate.jobs import Job, run_episode
 
 DIE_ON = {2}
 

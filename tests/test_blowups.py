@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from robosynth.recording import EpisodeRunner, RecordingOptions
-from robosynth.schema import canonical_record
+from robosynth.dataset import canonical_record
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import load_scene
 from scenes.runtime import Simulation
 

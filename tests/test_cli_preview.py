@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 import pytest
 
-from robosynth.preview import GAP, colorize_depth, colorize_segmentation, instance_colours, parse_resolution
+from renderers.camera import parse_resolution
+from robosynth.preview import GAP, colorize_depth, colorize_segmentation, instance_colours
 from sim.backend import BACKENDS
 from sim.errors import InputError
 

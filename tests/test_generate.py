@@ -11,6 +11,15 @@ import numpy as np
 import pytest
 
 from randomization.config import load_randomization
+from robosynth.dataset import (
+    EpisodeRecord,
+    canonical_record,
+    episode_path,
+    read_episode,
+    record_datasets,
+    verify_path,
+    write_episode_file,
+)
 from robosynth.generate import (
     GenerateRequest,
     check_output_dir,
@@ -20,16 +29,7 @@ from robosynth.generate import (
     parse_indices,
     selected_indices,
 )
-from robosynth.recording import EpisodeRunner, RecordingOptions, metric_from_normalized
-from robosynth.schema import (
-    EpisodeRecord,
-    canonical_record,
-    episode_path,
-    read_episode,
-    record_datasets,
-    verify_path,
-    write_episode_file,
-)
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions, metric_from_normalized
 from scenes.loader import load_scene
 from sim.errors import InputError
 

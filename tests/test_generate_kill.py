@@ -14,8 +14,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from robosynth.dataset import completed_episode_indices, episode_path, list_episode_files, tmp_files
 from robosynth.generate import GenerateRequest, generate
-from robosynth.schema import completed_episode_indices, episode_path, list_episode_files, tmp_files
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 N = 6

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import robosynth  # noqa: F401
+from robosynth.dataset import read_episode, verify_path
 from robosynth.gym_record import RecordEpisodes
-from robosynth.schema import read_episode, verify_path
 
 
 @pytest.mark.parametrize("backend,obs_mode", [("mujoco", "rgbd"), ("pybullet", "state")])

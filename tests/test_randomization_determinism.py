@@ -19,8 +19,8 @@ from randomization.config import validate_randomization
 from randomization.params import EpisodeParams
 from randomization.presets import preset
 from randomization.seeding import stream
-from robosynth.recording import EpisodeRunner, RecordingOptions
-from robosynth.schema import episode_checksum
+from robosynth.dataset import episode_checksum
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import load_scene
 
 ENGINES = ["mujoco", "pybullet"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from robosynth.dataset import episode_checksum, iter_episodes
 from robosynth.generate import GenerateRequest, generate
-from robosynth.schema import episode_checksum, iter_episodes
 
 pytest.importorskip("ray")
 

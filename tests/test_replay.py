@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from robosynth.recording import EpisodeRunner, RecordingOptions
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from robosynth.replay import replay_episode
 from scenes.loader import load_scene
 

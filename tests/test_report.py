@@ -12,9 +12,9 @@ import h5py
 import numpy as np
 import pytest
 
+from robosynth.dataset import DatasetError, iter_episodes
 from robosynth.generate import GenerateRequest, generate
 from robosynth.report import flatten_params, wilson_interval, write_report
-from robosynth.schema import DatasetError, iter_episodes
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ import pytest
 from test_generate_kill import assert_same, dump
 
 from robosynth.cli import invoke
+from robosynth.dataset import episode_path, list_episode_files
 from robosynth.generate import GenerateRequest, generate
-from robosynth.schema import episode_path, list_episode_files
 
 BASE = ["generate", "pick_place", "--backend", "mujoco", "--seed", "3", "--cameras", "agentview", "--resolution",
         "32x32", "--max-steps", "12", "--keep-failed"]
@@ -70,7 +70,8 @@ DIFFERENT = [
     (["--cameras", "none"], "--cameras none differs from this dataset's --cameras agentview"),
     (["--resolution", "64x48"], "--resolution 64x48 differs from this dataset's --resolution 32x32"),
     (["--quality", "fast"], "--quality fast differs from this dataset's --quality default"),
-    (["--randomization", "full"], "--randomization full differs from this dataset's --randomization (the scene's own section)"),
+    (["--randomization", "full"],
+     "--randomization full differs from this dataset's --randomization (the scene's own section)"),
     (["--depth-format", "normalized"], "--depth-format normalized differs from this dataset's --depth-format metric"),
     (["--compression", "lzf"], "--compression lzf differs from this dataset's --compression gzip"),
     (["--max-steps", "13"], "--max-steps 13 differs from this dataset's --max-steps 12"),

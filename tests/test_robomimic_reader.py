@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from test_schema import INFO, make_episode, write_dataset
 
-from robosynth import dataset_index
-from robosynth.schema import build_index, episode_path, image_key_parts, write_episode_file
+from robosynth.dataset import build_index, episode_path, image_key_parts, write_episode_file
+from robosynth.dataset import index as dataset_index
+from robosynth.dataset import writer as dataset_writer
 
 
 def robomimic_load(path: Path, filter_key: str | None = None) -> dict[str, Any]:
@@ -101,7 +102,7 @@ def test_index_links_resolve_relative_to_the_index_not_the_cwd(tmp_path: Path,
 @pytest.mark.parametrize("libver", [("earliest", "v110"), ("v110", "v110")])
 def test_swmr_latest_open_works_for_episode_files_not_written_latest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, libver: tuple[str, str]) -> None:
-    monkeypatch.setattr(dataset_index, "LIBVER", libver)
+    monkeypatch.setattr(dataset_writer, "LIBVER", libver)
     root = tmp_path / "ds"
     (root / "episodes").mkdir(parents=True)
     for i in range(2):

@@ -11,8 +11,8 @@ import h5py
 import numpy as np
 import pytest
 
-from robosynth import schema
-from robosynth.schema import (
+from robosynth import dataset as schema
+from robosynth.dataset import (
     CameraRecord,
     DatasetError,
     DatasetInfo,
@@ -243,7 +243,7 @@ def test_write_is_atomic_and_cleans_up(tmp_path: Path, monkeypatch: pytest.Monke
         assert list(tmp_path.glob(f"ep.hdf5.tmp-{os.getpid()}")), "writes go to <path>.tmp-<pid>"
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("robosynth.dataset_index._create_next_obs_vds", boom)
+    monkeypatch.setattr("robosynth.dataset.writer._create_next_obs_vds", boom)
     with pytest.raises(KeyboardInterrupt):
         write_episode_file(path, INFO, make_episode(1))
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["ep.hdf5"]

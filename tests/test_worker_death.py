@@ -16,10 +16,12 @@ import pytest
 from crashing_worker import DIE_ON, run_or_die
 from test_generate_kill import alive, assert_same, dump
 
-from robosynth.episode_pool import MAX_ATTEMPTS, EpisodePool
+from robosynth.dataset import build_index, episode_path, list_episode_files, tmp_files
 from robosynth.generate import GenerateRequest, dataset_info, failed_marker, generate
-from robosynth.schema import build_index, episode_path, list_episode_files, tmp_files
-from robosynth.workers import _pool_init, _tmp_dirs, give_up_episode, make_job
+from robosynth.generate.directory import tmp_dirs
+from robosynth.generate.executors import _pool_init
+from robosynth.generate.jobs import give_up_episode, make_job
+from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 N = 4
@@ -105,7 +107,7 @@ def test_an_episode_whose_worker_keeps_dying_is_failed_with_the_reason(tmp_path,
     (out / "episodes").mkdir(parents=True)
     job = make_job(REQUEST)
     retries: list[tuple[int, int]] = []
-    pool = EpisodePool(run_or_die, job, str(out), 2, init=_pool_init, tmp_dirs=_tmp_dirs(str(out)),
+    pool = EpisodePool(run_or_die, job, str(out), 2, init=_pool_init, tmp_dirs=tmp_dirs(out),
                        on_give_up=lambda i, reason: give_up_episode(str(out), i, reason),
                        on_retry=lambda i, reason, attempt: retries.append((i, attempt)))
     results = {r["index"]: r for r in pool.run(list(range(N)))}

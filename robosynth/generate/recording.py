@@ -18,7 +18,7 @@ import numpy as np
 from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
 from renderers.sensors import Frame, SceneRenderer
-from robosynth.schema import CameraRecord, EpisodeRecord
+from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 from sim.errors import InputError

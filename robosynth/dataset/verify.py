@@ -14,19 +14,10 @@ from typing import Any
 import h5py
 import numpy as np
 
-from robosynth.dataset_index import (
-    EPISODES_DIRNAME,
-    INDEX_FILENAME,
-    dataset_dir_kind,
-    demo_group,
-    demo_names,
-    demo_number,
-    demo_signature,
-    list_episode_files,
-    open_dataset_file,
-    tmp_files,
-)
-from robosynth.schema import (
+from robosynth.dataset.index import dataset_dir_kind, demo_signature
+from robosynth.dataset.layout import EPISODES_DIRNAME, INDEX_FILENAME, list_episode_files, tmp_files
+from robosynth.dataset.reader import demo_group, demo_names, demo_number, open_dataset_file
+from robosynth.dataset.records import (
     DEPTH_UNITS,
     ENV_TYPE_GYM,
     IMAGE_SUFFIXES,

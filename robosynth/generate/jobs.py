@@ -1,0 +1,95 @@
+"""One episode as a job: a picklable description of what every worker records, and the function a worker runs.
+
+Each worker process keeps one ``EpisodeRunner`` (one engine world) for the whole run; an episode's bytes
+depend only on (seed, index, request), never on which worker ran it or what it ran before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from randomization.config import RandomizationConfig, load_randomization
+from robosynth.dataset import episode_path, write_episode_file
+from robosynth.generate.directory import write_failed_marker
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
+from robosynth.generate.request import GenerateRequest, dataset_info
+from scenes.loader import BUILTIN_DIR, builtin_names, load_scene
+from scenes.spec import SceneSpec
+from sim.backend import BACKENDS
+from sim.errors import InputError
+
+
+@dataclass(frozen=True)
+class Job:
+    """A picklable description of what every worker records."""
+    request: GenerateRequest
+    spec_json: str
+    scene_dir: str | None
+    randomization_json: str | None
+
+
+def make_job(req: GenerateRequest) -> Job:
+    """Validate a GenerateRequest (scene, backend, cameras, randomization) and return its Job."""
+    if req.backend not in BACKENDS:
+        raise InputError(f"unknown backend '{req.backend}' (choose from: {', '.join(BACKENDS)})")
+    spec = load_scene(req.scene)
+    if req.resolution is not None:
+        w, h = req.resolution
+        spec = spec.model_copy(update={"cameras": tuple(c.model_copy(update={"width": w, "height": h})
+                                                        for c in spec.cameras)})
+    scene_dir = str(BUILTIN_DIR) if req.scene in builtin_names() else str(Path(req.scene).resolve().parent)
+    cfg = load_randomization(req.randomization, spec)
+    job = Job(req, spec.model_dump_json(), scene_dir, cfg.model_dump_json() if cfg is not None else None)
+    EpisodeRunner(spec, _options(job), Path(scene_dir))  # validates camera names without building
+    return job
+
+
+def _options(job: Job) -> RecordingOptions:
+    spec = SceneSpec.model_validate_json(job.spec_json)
+    req = job.request
+    cams = tuple(c.name for c in spec.cameras) if req.cameras is None else tuple(req.cameras)
+    cfg = None if job.randomization_json is None else RandomizationConfig.model_validate_json(job.randomization_json)
+    return RecordingOptions(backend=req.backend, cameras=cams, quality=req.quality, depth_format=req.depth_format,
+                            randomization=cfg, max_steps=req.max_steps)
+
+
+_RUNNER: dict[str, EpisodeRunner] = {}
+
+
+def _runner(job: Job) -> EpisodeRunner:
+    key = job.spec_json + str(job.request)
+    if key not in _RUNNER:
+        close_runners()
+        spec = SceneSpec.model_validate_json(job.spec_json)
+        _RUNNER[key] = EpisodeRunner(spec, _options(job), Path(job.scene_dir) if job.scene_dir else None)
+    return _RUNNER[key]
+
+
+def close_runners() -> None:
+    """Close this process's cached EpisodeRunner (and its engine world); the next episode builds a new one."""
+    for r in _RUNNER.values():
+        r.close()
+    _RUNNER.clear()
+
+
+def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
+    """Record one episode, write it (or its failure marker) atomically, and return a small summary."""
+    req = job.request
+    res = _runner(job).run(req.seed, index)
+    written = False
+    if res.record is not None and (res.success or req.keep_failed):
+        episode_path(out, index).parent.mkdir(parents=True, exist_ok=True)
+        write_episode_file(episode_path(out, index), dataset_info(req), res.record, compression=req.compression)
+        written = True
+    elif not res.success:
+        write_failed_marker(Path(out), index, res.failure_reason, res.steps)
+    return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
+            "written": written}
+
+
+def give_up_episode(out: str, index: int, reason: str) -> dict[str, Any]:
+    """Record episode ``index`` as failed with ``reason`` (a marker, so --resume counts it) and return its result."""
+    write_failed_marker(Path(out), index, reason, 0)
+    return {"index": index, "success": False, "failure_reason": reason, "steps": 0, "written": False}

@@ -1,0 +1,77 @@
+"""``robosynth generate``: record a crash-safe, resumable dataset of expert episodes (see docs/datasets.md).
+
+``--resume`` after ``kill -9`` finishes the same dataset, a larger ``--episodes`` extends it, and ``--indices``
+runs only some indices of a dataset of ``--episodes`` N (e.g. to regenerate one recorded episode bit-identically).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from robosynth.dataset import build_index, list_episode_files
+from robosynth.generate.directory import check_output_dir, done_indices, kept_failures, load_or_store_request
+from robosynth.generate.executors import run_jobs
+from robosynth.generate.jobs import make_job
+from robosynth.generate.request import GenerateRequest, dataset_info, selected_indices
+from sim.errors import InputError
+
+
+@dataclass
+class GenerateSummary:
+    """What a generate run did."""
+
+    out: Path
+    requested: int
+    written: int = 0
+    failed: int = 0
+    skipped: int = 0
+    steps: int = 0
+    failures: dict[int, str] = field(default_factory=dict)
+
+
+def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str = "local", resume: bool = False,
+             progress: Callable[[dict], None] | None = None,
+             on_start: Callable[[int, int], None] | None = None,
+             on_retry: Callable[[int, str, int], None] | None = None,
+             explicit: set[str] | None = None) -> GenerateSummary:
+    """Record the dataset described by ``req`` into ``out``, rebuild its index and return a summary.
+
+    ``on_start(to_run, already_done)`` is called once before the first episode, ``progress(result)`` after each,
+    ``on_retry(index, reason, attempt)`` when a dead worker's episode runs again. With ``resume``, ``req`` must
+    agree with the stored request on every field named in ``explicit`` (default: all), see
+    :func:`reconcile_request`.
+    """
+    if req.episodes < 0:
+        raise InputError("--episodes must be >= 0")
+    if workers < 1:
+        raise InputError("--workers must be >= 1")
+    selected_indices(req)
+    check_output_dir(out, resume)
+    job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
+    req = load_or_store_request(out, req, resume, explicit)
+    if resume:
+        job = make_job(req)
+    wanted = selected_indices(req)
+    done, failed = done_indices(out)
+    todo = [i for i in wanted if i not in done and i not in failed]
+    summary = GenerateSummary(out=out, requested=len(wanted), skipped=len(wanted) - len(todo))
+    summary.failures.update({i: r for i, r in failed.items() if i in set(wanted)})
+    if req.keep_failed:
+        summary.failures.update(kept_failures(out, sorted(done & set(wanted))))
+    summary.failed = len(summary.failures)
+    if on_start is not None:
+        on_start(len(todo), summary.skipped)
+    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor, on_retry=on_retry):
+        summary.steps += res["steps"]
+        if res["written"]:
+            summary.written += 1
+        if not res["success"]:
+            summary.failed += 1
+            summary.failures[res["index"]] = res["failure_reason"]
+        if progress is not None:
+            progress(res)
+    if list_episode_files(out):
+        build_index(out, dataset_info(req), train_ratio=req.train_ratio)
+    return summary
