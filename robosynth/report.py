@@ -280,7 +280,7 @@ def _image_stats(col: Collected, images: dict[str, np.ndarray]) -> dict[str, Any
 
 def _sample_grid(col: Collected, images: dict[str, np.ndarray]) -> dict[str, Any] | None:
     """Return which episodes the sample grid shows; draws sample_grid.png (first frames, round-robin backends)."""
-    from robosynth.preview import camera_tiles, stack
+    from robosynth.viz.preview import camera_tiles, stack
 
     rows_src = [r for r in itertools.chain.from_iterable(itertools.zip_longest(*col.grid.values())) if r]
     rows_src = rows_src[:MAX_GRID_EPISODES]
@@ -361,7 +361,7 @@ def _previous_files(out: Path) -> set[str]:
 def write_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str],
                  progress: Progress | None = None) -> dict[str, Any]:
     """Write DIR/index.html, DIR/*.png and DIR/report.json for the datasets at ``paths``; return the report."""
-    from robosynth.preview import write_image
+    from robosynth.viz.preview import write_image
 
     sources = resolve_sources(paths)
     target = check_output_dir(out)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from renderers.camera import parse_resolution
-from robosynth.preview import GAP, colorize_depth, colorize_segmentation, instance_colours
+from robosynth.viz.preview import GAP, colorize_depth, colorize_segmentation, instance_colours
 from sim.backend import BACKENDS
 from sim.errors import InputError
 

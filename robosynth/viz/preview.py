@@ -4,7 +4,7 @@ Every camera becomes one row ``RGB | colourised depth | colourised segmentation`
 Depth: near = red, far = blue (OpenCV TURBO map of inverse depth between the 1st and 99th percentile of
 valid pixels); no return (0, non-finite, far plane) is black. Segmentation: a fixed colour per instance id
 (golden-ratio hues), background 0 black. Library functions return arrays or paths and raise InputError
-subclasses; ``robosynth preview`` in robosynth/cli.py only parses flags.
+subclasses; ``robosynth preview`` in robosynth/cli/preview.py only parses flags.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from robosynth.cli_common import EXIT_CHECK_FAILED, out_console
+from robosynth.cli.common import EXIT_CHECK_FAILED, out_console
 from sim.errors import InputError
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from robosynth.cli_common import err_console, out_console
+from robosynth.cli.common import err_console, out_console
 
 
 def report_cmd(

@@ -1,0 +1,1 @@
+"""Looking at data: contact sheets and videos of RGB, colourised depth and segmentation (``preview``)."""
