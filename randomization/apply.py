@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from randomization.params import EpisodeParams
 from renderers.noise import SensorModel
 
+if TYPE_CHECKING:
+    from renderers.sensors import Frame, SceneRenderer
+    from scenes.runtime import Simulation
+
 ARM_DAMPING = 1.0  # nominal arm joint damping (N m s / rad) that ``joint_damping_scale`` multiplies
 
 
-def apply_params(sim: Any, renderer: Any, params: EpisodeParams) -> None:
+def apply_params(sim: Simulation, renderer: SceneRenderer | None, params: EpisodeParams) -> None:
     """Write an episode's parametric values into ``sim`` (a scenes.runtime.Simulation) and ``renderer``.
 
     Call after ``sim.reset`` (which restores the pristine state and lets the task place its objects).
@@ -29,11 +33,7 @@ def apply_params(sim: Any, renderer: Any, params: EpisodeParams) -> None:
     for name, rgba in vis.get("rgba", {}).items():
         b.set_object_rgba(name, rgba)
     for name, tex in vis.get("textures", {}).items():
-        if hasattr(b, "set_texture"):
-            b.set_texture(name, tex)
-        else:  # engines without procedural textures get the texture's mean colour
-            mean = [(a + c) / 2 for a, c in zip(tex["rgb1"], tex["rgb2"], strict=True)]
-            b.set_object_rgba(name, [*mean, _alpha(sim, params, name)])
+        b.set_texture(name, tex)  # engines without a texture slot for ``name`` paint the mean colour
     for name, light in vis.get("lights", {}).items():
         b.set_light(name, pos=light.get("pos"), direction=light.get("dir"), diffuse=light.get("diffuse"),
                     ambient=light.get("ambient"))
@@ -66,16 +66,7 @@ def apply_params(sim: Any, renderer: Any, params: EpisodeParams) -> None:
             renderer.set_camera(name, **params.camera.get(name, {}))
 
 
-def _alpha(sim: Any, params: EpisodeParams, name: str) -> float:
-    """Return the alpha a target keeps when a texture's mean colour replaces its rgb."""
-    if name in params.visual.get("rgba", {}):
-        return float(params.visual["rgba"][name][3])
-    if name == "floor":
-        return float(sim.spec.floor_rgba[3])
-    return float(sim.spec.object(name).rgba[3])
-
-
-def begin_episode(sim: Any, renderer: Any, params: EpisodeParams, dataset_seed: int,
+def begin_episode(sim: Simulation, renderer: SceneRenderer | None, params: EpisodeParams, dataset_seed: int,
                   index: int) -> tuple[dict[str, np.ndarray], EpisodePerturbation, np.random.Generator]:
     """Start episode ``index``: pristine world, task placement, params applied.
 
@@ -120,7 +111,8 @@ class EpisodePerturbation:
         return self._queue.popleft()
 
 
-def apply_sensor_noise(frames: dict[str, Any], params: EpisodeParams, rng: np.random.Generator) -> dict[str, Any]:
+def apply_sensor_noise(frames: dict[str, Frame], params: EpisodeParams,
+                       rng: np.random.Generator) -> dict[str, Frame]:
     """Return frames with each camera's sampled sensor model applied (depth kept in [near, far], 0 = hole)."""
     if not params.sensor:
         return frames

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Sequence
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -34,6 +34,9 @@ class _Dist(BaseModel):
     """Base: frozen, unknown fields rejected, finite numbers only."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    if TYPE_CHECKING:
+        dist: str  # every distribution declares it as ``Literal[...]``: the discriminator of the union
 
     @property
     def dim(self) -> int | None:
@@ -54,6 +57,20 @@ class _Dist(BaseModel):
     def sample(self, rng: np.random.Generator, nominal: Nominal = None) -> Sample:
         """Return one sample (float, or list for vectors) drawn with ``rng``."""
         return _plain(self._draw(rng, self._out_dim(nominal), nominal))
+
+    def sample_vector(self, rng: np.random.Generator, nominal: Sequence[float]) -> list[float]:
+        """Return ``sample(rng, nominal)`` for a vector ``nominal``: always a list of ``len(nominal)`` values."""
+        out = self.sample(rng, nominal)
+        if not isinstance(out, list):  # pragma: no cover - a vector nominal always gives a list (or raises)
+            raise TypeError(f"{self.dist}: expected a vector sample, got {out!r}")
+        return out
+
+    def sample_float(self, rng: np.random.Generator, nominal: float | None = None) -> float:
+        """Return ``float(sample(rng, nominal))``: a scalar sample as a float (TypeError for a vector)."""
+        out = self.sample(rng, nominal)
+        if isinstance(out, list):
+            raise TypeError(f"{self.dist}: expected a scalar sample, got {out!r}")
+        return float(out)
 
     @abstractmethod
     def _draw(self, rng: np.random.Generator, n: int | None, nominal: Nominal) -> Any:
@@ -261,7 +278,7 @@ class Choice(_Dist):
         if str in kinds and len(kinds) > 1:
             raise ValueError("values: mix of strings and numbers")
         if list in kinds:
-            _common_dim(*self.values)
+            _common_dim(*[v for v in self.values if isinstance(v, list)])  # all lists (checked above)
         if self.p is not None:
             if len(self.p) != len(self.values):
                 raise ValueError(f"p has {len(self.p)} entries but values has {len(self.values)}")
@@ -276,8 +293,9 @@ class Choice(_Dist):
         if self.dim is None and n is not None:
             if isinstance(self.values[0], str):
                 raise ValueError("choice: string values cannot fill a vector")
-            idx = rng.choice(len(self.values), size=n, p=p)
-            return [float(self.values[int(i)]) for i in idx]
+            scalars = [v for v in self.values if isinstance(v, (int, float))]  # all of them: no lists, no strings
+            idx = rng.choice(len(scalars), size=n, p=p)
+            return [float(scalars[int(i)]) for i in idx]
         v = self.values[int(rng.choice(len(self.values), p=p))]
         return list(v) if isinstance(v, list) else v
 
@@ -285,7 +303,7 @@ class Choice(_Dist):
         """Return (min, max) of the numeric values, None for strings."""
         if isinstance(self.values[0], str):
             return None
-        flat = [x for v in self.values for x in _flat(v)]  # type: ignore[arg-type]
+        flat = [x for v in self.values if not isinstance(v, str) for x in _flat(v)]  # no strings (checked above)
         return float(min(flat)), float(max(flat))
 
 
@@ -314,7 +332,7 @@ class Scale(_Dist):
         return self
 
     def _factor(self) -> _Dist:
-        return self.factor if self.factor is not None else Uniform(low=self.low, high=self.high)  # type: ignore[arg-type]
+        return self.factor if self.factor is not None else Uniform(low=self.low, high=self.high)
 
     @property
     def dim(self) -> int | None:

@@ -107,7 +107,7 @@ def footprint_radius(obj: ObjectSpec) -> float:
             "cylinder": (s[0], s[0], s[1] / 2) if len(s) == 2 else None,
             "capsule": (s[0], s[0], s[1] / 2 + s[0]) if len(s) == 2 else None}.get(obj.shape)
     if half is None:  # mesh / urdf: size is taken as the bounding box (or one radius-like extent)
-        half = tuple(x / 2 for x in s) if len(s) == 3 else (max(s),) * 3
+        half = (s[0] / 2, s[1] / 2, s[2] / 2) if len(s) == 3 else (max(s), max(s), max(s))
     w, x, y, z = obj.pose.quat
     R = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
                   [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
@@ -140,17 +140,17 @@ def _sample_visual(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.Gen
             continue
         if ent.rgba is not None:
             if ent.rgba.dim == 4:
-                out["rgba"][name] = _clip01(ent.rgba.sample(rng, nominal))
+                out["rgba"][name] = _clip01(ent.rgba.sample_vector(rng, nominal))
             else:
-                out["rgba"][name] = _clip01(ent.rgba.sample(rng, nominal[:3])) + [nominal[3]]
+                out["rgba"][name] = _clip01(ent.rgba.sample_vector(rng, nominal[:3])) + [nominal[3]]
         if ent.texture is not None:
             t = ent.texture
             kind = t.kinds[int(rng.integers(len(t.kinds)))]
             out["textures"][name] = {
                 "kind": kind,
-                "rgb1": _clip01(t.rgb1.sample(rng, nominal[:3])),
-                "rgb2": _clip01(t.rgb2.sample(rng, nominal[:3])),
-                "repeat": 1.0 if t.repeat is None else float(t.repeat.sample(rng, 1.0)),
+                "rgb1": _clip01(t.rgb1.sample_vector(rng, nominal[:3])),
+                "rgb2": _clip01(t.rgb2.sample_vector(rng, nominal[:3])),
+                "repeat": 1.0 if t.repeat is None else t.repeat.sample_float(rng, 1.0),
             }
     for light in spec.lights:
         ent = resolve(cfg.visual.lights, light.name)
@@ -209,13 +209,13 @@ def _sample_physical(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.G
         own = pc.objects.get(o.name)
         mass_d = ent.mass if (not o.fixed or (own is not None and own.mass is not None)) else None
         if mass_d is not None:
-            out["mass"][o.name] = float(mass_d.sample(rng, o.mass))
+            out["mass"][o.name] = mass_d.sample_float(rng, o.mass)
         if ent.friction is not None:
-            out["friction"][o.name] = float(ent.friction.sample(rng, o.friction))
+            out["friction"][o.name] = ent.friction.sample_float(rng, o.friction)
         if ent.restitution is not None:
-            out["restitution"][o.name] = float(ent.restitution.sample(rng))
+            out["restitution"][o.name] = ent.restitution.sample_float(rng)
     if pc.joint_damping is not None:
-        out["joint_damping_scale"] = float(pc.joint_damping.sample(rng, 1.0))
+        out["joint_damping_scale"] = pc.joint_damping.sample_float(rng, 1.0)
     if pc.gravity_jitter is not None:
         out["gravity"] = _add(spec.physics.gravity, pc.gravity_jitter.sample(rng, [0.0] * 3))
     return {k: v for k, v in out.items() if v != {}}
@@ -240,7 +240,7 @@ def _sample_placement(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.
             taken.append((xy[0], xy[1], r))
             quat = list(o.pose.quat)
             if ent.yaw is not None:
-                quat = quat_mul(yaw_quat(float(ent.yaw.sample(rng))), quat)
+                quat = quat_mul(yaw_quat(ent.yaw.sample_float(rng)), quat)
             out[o.name] = {"pos": [xy[0], xy[1], float(o.pose.pos[2])], "quat": [float(q) for q in quat]}
         else:
             return out
@@ -260,11 +260,11 @@ def _sample_distractors(cfg: RandomizationConfig, spec: SceneSpec, placement: di
             continue
         pos = placement.get(o.name, {}).get("pos", o.pose.pos)
         taken.append((float(pos[0]), float(pos[1]), footprint_radius(o)))
-    n = max(0, min(50, int(round(float(dc.count.sample(rng))))))
+    n = max(0, min(50, int(round(dc.count.sample_float(rng)))))
     out: list[dict[str, Any]] = []
     for i in range(n):
         mesh = int(dc.meshes[int(rng.integers(len(dc.meshes)))])
-        size = 1.0 if dc.size is None else float(dc.size.sample(rng, 1.0))
+        size = 1.0 if dc.size is None else dc.size.sample_float(rng, 1.0)
         yaw = float(rng.uniform(-math.pi, math.pi))
         rgba = [float(x) for x in rng.uniform(0.05, 0.95, 3)] + [1.0]
         r = dc.footprint_radius * size
@@ -281,22 +281,24 @@ def _sample_distractors(cfg: RandomizationConfig, spec: SceneSpec, placement: di
 
 
 def _sample_robot(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.Generator) -> dict[str, Any]:
-    rc, out = cfg.robot, {}
+    rc = cfg.robot
+    out: dict[str, Any] = {}
     if rc.init_qpos_noise is not None:
-        noise = [float(x) for x in rc.init_qpos_noise.sample(rng, [0.0] * 7)]
+        noise = [float(x) for x in rc.init_qpos_noise.sample_vector(rng, [0.0] * 7)]
         out["joint_noise"] = noise
         out["init_qpos"] = _add(spec.robot.init_qpos, noise)
     if rc.gain_scale is not None:
-        out["gain_scale"] = float(rc.gain_scale.sample(rng, 1.0))
+        out["gain_scale"] = rc.gain_scale.sample_float(rng, 1.0)
     return out
 
 
 def _sample_action(cfg: RandomizationConfig, rng: np.random.Generator) -> dict[str, Any]:
-    ac, out = cfg.action, {}
+    ac = cfg.action
+    out: dict[str, Any] = {}
     if ac.noise_std is not None:
-        out["noise_std"] = float(ac.noise_std.sample(rng))
+        out["noise_std"] = ac.noise_std.sample_float(rng)
     if ac.latency is not None:
-        out["latency"] = max(0, int(round(float(ac.latency.sample(rng)))))
+        out["latency"] = max(0, int(round(ac.latency.sample_float(rng))))
     return out
 
 

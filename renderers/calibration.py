@@ -34,7 +34,7 @@ class _CalibrationLoader(yaml.SafeLoader):
 
 
 def _construct_opencv_matrix(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return loader.construct_mapping(node, deep=True)
 
 
 for _tag in ("opencv-matrix", "opencv-nd-matrix"):

@@ -53,7 +53,8 @@ def add_depth_noise(depth: np.ndarray, rng: np.random.Generator, model: str, *, 
     valid = _valid(depth)
     noise = rng.standard_normal(depth.shape)  # drawn for every pixel: consumption depends on shape only
     z = depth[valid].astype(np.float64)
-    sigma = kinect_sigma(z) if model == "kinect" else realsense_rms(z, float(focal_px), subpixel, baseline)
+    f = float(focal_px or 0.0)  # > 0 for realsense (checked above)
+    sigma = kinect_sigma(z) if model == "kinect" else realsense_rms(z, f, subpixel, baseline)
     out = depth.copy()
     out[valid] = np.maximum(z + scale * sigma * noise[valid], MIN_VALID_DEPTH)
     return out
@@ -160,7 +161,7 @@ class SensorModel:
         """Return the uint8 image after exposure gain, blur and additive noise (one final rounding)."""
         if self.exposure_gain == 1 and self.blur_sigma <= 0 and self.rgb_noise_std <= 0:
             return rgb
-        img = rgb.astype(np.float32)
+        img: np.ndarray = rgb.astype(np.float32)
         if self.exposure_gain != 1:
             img = img * np.float32(self.exposure_gain)
         if self.blur_sigma > 0:

@@ -7,7 +7,9 @@ so that ids, names and classes mean the same on MuJoCo and PyBullet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -17,6 +19,13 @@ from renderers.scene_cameras import camera_intrinsics, camera_T_parent
 from scenes.spec import CameraSpec, SceneSpec
 from sim.segmentation import id_map
 from sim.transforms import pose_to_matrix
+
+if TYPE_CHECKING:
+    from renderers.mujoco_render import MujocoRendererPool
+    from sim.backend import Backend
+    from sim.mujoco_backend import MujocoBackend
+    from sim.pybullet_backend import PybulletBackend
+    from sim.types import Vector
 
 QUALITIES = ("fast", "default", "high")
 
@@ -39,9 +48,13 @@ class Frame:
 
 
 class SceneRenderer:
-    """Renders the scene cameras of one backend world."""
+    """Renders the scene cameras of one backend world.
 
-    def __init__(self, backend, spec: SceneSpec, quality: str = "default"):
+    Besides the ``Backend`` protocol it uses the engine's own handles (MuJoCo model/data and texture hooks,
+    PyBullet client and lights), narrowing to the concrete backend class after checking ``backend.name``.
+    """
+
+    def __init__(self, backend: Backend, spec: SceneSpec, quality: str = "default"):
         if quality not in QUALITIES:
             from sim.errors import InputError
 
@@ -52,7 +65,7 @@ class SceneRenderer:
         self.cameras = {c.name: c for c in spec.cameras}
         self.intrinsics = {c.name: camera_intrinsics(c) for c in spec.cameras}
         self._T_parent = {c.name: camera_T_parent(c) for c in spec.cameras}
-        self._pool = None
+        self._pool: MujocoRendererPool | None = None
         self._pb_lut: tuple[np.ndarray, np.ndarray] | None = None
         self._texture_version = 0  # backend.texture_version last uploaded to the pool's GL contexts
 
@@ -69,10 +82,19 @@ class SceneRenderer:
         pos, quat = self.backend.body_pose(cam.attach_to)
         return pose_to_matrix(pos, quat) @ self._T_parent[name]
 
-    def set_camera(self, name: str, pos=None, look_at=None, fovy=None, K=None) -> None:
+    @property
+    def _mujoco(self) -> MujocoBackend:
+        return cast("MujocoBackend", self.backend)  # only called when backend.name == "mujoco"
+
+    @property
+    def _pybullet(self) -> PybulletBackend:
+        return cast("PybulletBackend", self.backend)  # only called when backend.name == "pybullet"
+
+    def set_camera(self, name: str, pos: Vector | None = None, look_at: Vector | None = None,
+                   fovy: float | None = None, K: Sequence[Sequence[float]] | np.ndarray | None = None) -> None:
         """Move / re-focus camera ``name`` in place (absolute values; None keeps the scene's value)."""
         cam = self.spec.camera(name)
-        upd: dict = {}
+        upd: dict[str, Any] = {}
         if pos is not None:
             upd["pos"] = tuple(float(v) for v in pos)
         if look_at is not None:
@@ -91,7 +113,8 @@ class SceneRenderer:
     def _write_mujoco_camera(self, name: str) -> None:
         from renderers.camera import mujoco_camera_intrinsics, mujoco_camera_pose
 
-        m = self.backend.model
+        b = self._mujoco
+        m = b.model
         i = m.camera(name).id
         m.cam_pos[i], m.cam_quat[i] = mujoco_camera_pose(self._T_parent[name])
         ci = mujoco_camera_intrinsics(self.intrinsics[name])
@@ -100,8 +123,8 @@ class SceneRenderer:
         m.cam_intrinsic[i] = np.concatenate([ci["focal_length"], ci["principal_length"]])
         import mujoco
 
-        mujoco.mj_kinematics(m, self.backend.data)
-        mujoco.mj_camlight(m, self.backend.data)
+        mujoco.mj_kinematics(m, b.data)
+        mujoco.mj_camlight(m, b.data)
 
     def render(self, names: list[str] | None = None) -> dict[str, Frame]:
         """Return a Frame for each named camera (default: all scene cameras)."""
@@ -118,11 +141,11 @@ class SceneRenderer:
     def _render_mujoco(self, cam: CameraSpec) -> Frame:
         from renderers.mujoco_render import MujocoRendererPool
 
-        b = self.backend
+        b = self._mujoco
         if self._pool is None:
             self._pool = MujocoRendererPool(b.model, self.quality)
             self._geom_lut = b.instance_of_geom()
-        self._sync_mujoco_textures()
+        self._sync_mujoco_textures(b, self._pool)
         intr = self.intrinsics[cam.name]
         mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in cam.modalities]
         raw = self._pool.get(cam.width, cam.height).render(b.data, cam.name, mods, clip=(intr.near, intr.far))
@@ -134,20 +157,20 @@ class SceneRenderer:
         return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
 
     # -- procedural textures (randomization writes model.tex_data in place) ---------------------------
-    def _sync_mujoco_textures(self) -> None:
+    def _sync_mujoco_textures(self, b: MujocoBackend, pool: MujocoRendererPool) -> None:
         """Re-upload the backend's procedural textures to every live GL context when they changed."""
-        version = getattr(self.backend, "texture_version", 0)
+        version = b.texture_version
         if version == self._texture_version:
             return
         from sim.mujoco_textures import upload_textures
 
-        gl = [r._renderer for r in self._pool._renderers.values() if r._renderer is not None]
-        upload_textures(self.backend.model, gl, self.backend.texture_ids())
+        gl = [r._renderer for r in pool._renderers.values() if r._renderer is not None]
+        upload_textures(b.model, gl, b.texture_ids())
         self._texture_version = version
 
     def _pybullet_lut(self) -> tuple[np.ndarray, np.ndarray]:
         if self._pb_lut is None:
-            table = self.backend.instance_of()
+            table = self._pybullet.instance_of()
             keys = np.array([(u << 16) + (link + 1) for (u, link) in table], dtype=np.int64)
             vals = np.array(list(table.values()), dtype=np.int32)
             order = np.argsort(keys)
@@ -160,10 +183,10 @@ class SceneRenderer:
         intr = self.intrinsics[cam.name]
         T = self.T_world_cam(cam.name)
         mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg" for m in cam.modalities]
-        lights = getattr(self.backend, "lights", {})
-        light = next(iter(lights.values()), None)
+        b = self._pybullet
+        light = next(iter(b.lights.values()), None)
         light_dir = None if light is None else [-v for v in light["dir"]]
-        kw = {}
+        kw: dict[str, Any] = {}
         if light is not None:
             # TinyRenderer has one light: colour = normalised diffuse, coefficients = diffuse / ambient levels.
             diffuse = np.asarray(light["diffuse"], float)
@@ -171,7 +194,7 @@ class SceneRenderer:
             kw = {"light_color": (diffuse / level).tolist() if level > 0 else [1.0, 1.0, 1.0],
                   "light_diffuse": level,
                   "light_ambient": float(np.mean(light["ambient"])) + float(np.mean(self.spec.ambient))}
-        raw = render_pybullet(self.backend.client, intr, T, mods, light_direction=light_dir, **kw)
+        raw = render_pybullet(b.client, intr, T, mods, light_direction=light_dir, **kw)
         seg = None
         if "seg_body" in raw:
             keys, vals = self._pybullet_lut()
@@ -182,7 +205,8 @@ class SceneRenderer:
         return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
 
     @staticmethod
-    def _finish(cam, intr, rgb, depth, seg, T) -> Frame:
+    def _finish(cam: CameraSpec, intr: Intrinsics, rgb: np.ndarray | None, depth: np.ndarray | None,
+                seg: np.ndarray | None, T: np.ndarray) -> Frame:
         if intr.has_distortion:
             # The engines render an ideal pinhole image with the same K; pixels whose ray leaves it read
             # 0 (rgb black, depth 0 = no return, segmentation background).

@@ -13,6 +13,7 @@ Units and conventions (documented in docs/scene_format.md):
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -29,9 +30,10 @@ Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z_][A-
 
 
 class Frozen(BaseModel):
-    """Base for all spec models: immutable, unknown fields rejected."""
+    """Base for all spec models: immutable, unknown fields rejected, numbers finite (NaN/inf rejected:
+    they would not survive the JSON round trip a scene makes to the generate workers)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Pose(Frozen):
@@ -206,7 +208,10 @@ class SceneSpec(Frozen):
 
     @model_validator(mode="after")
     def _unique_names(self) -> SceneSpec:
-        for kind, items in (("objects", self.objects), ("lights", self.lights), ("cameras", self.cameras)):
+        named: tuple[tuple[str, Sequence[ObjectSpec | LightSpec | CameraSpec]], ...] = (
+            ("objects", self.objects), ("lights", self.lights), ("cameras", self.cameras)
+        )
+        for kind, items in named:
             seen: set[str] = set()
             for i, it in enumerate(items):
                 if it.name in seen:

@@ -39,12 +39,20 @@ def _origin(el: ET.Element | None) -> np.ndarray:
     return T
 
 
+def _sub_attr(el: ET.Element, tag: str, attr: str) -> str:
+    """Return attribute ``attr`` of the required child element ``tag`` (ValueError if either is missing)."""
+    sub = el.find(tag)
+    if sub is None or attr not in sub.attrib:
+        raise ValueError(f"URDF joint '{el.get('name')}': missing <{tag} {attr}=...>")
+    return sub.attrib[attr]
+
+
 @functools.lru_cache(maxsize=1)
 def panda_chain(tip: str = "panda_grasptarget") -> tuple[ChainJoint, ...]:
     """Return the joints from ``panda_link0`` to ``tip`` as parsed from the URDF."""
     text, _ = panda_urdf_text()
     root = ET.fromstring(text)
-    by_child = {j.find("child").get("link"): j for j in root.findall("joint")}  # type: ignore[union-attr]
+    by_child = {_sub_attr(j, "child", "link"): j for j in root.findall("joint")}
     chain: list[ChainJoint] = []
     link = tip
     while link in by_child:
@@ -56,12 +64,12 @@ def panda_chain(tip: str = "panda_grasptarget") -> tuple[ChainJoint, ...]:
                 name=j.get("name", ""),
                 kind=j.get("type", "fixed"),
                 origin=_origin(j.find("origin")),
-                axis=np.array([float(v) for v in (axis.get("xyz") if axis is not None else "0 0 1").split()]),
+                axis=np.array([float(v) for v in (axis.attrib["xyz"] if axis is not None else "0 0 1").split()]),
                 lower=float(lim.get("lower", "-inf")) if lim is not None else -np.inf,
                 upper=float(lim.get("upper", "inf")) if lim is not None else np.inf,
             )
         )
-        link = j.find("parent").get("link")  # type: ignore[union-attr]
+        link = _sub_attr(j, "parent", "link")
     return tuple(reversed(chain))
 
 

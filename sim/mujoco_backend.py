@@ -10,22 +10,27 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
-from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
 from sim.errors import BackendError, PhysicsError
 from sim.mujoco_params import MujocoParamsMixin
 from sim.mujoco_textures import add_procedural_textures
-from sim.segmentation import instance_table
+from sim.segmentation import Instance, instance_table
+from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
+
+if TYPE_CHECKING:
+    from sim.backend import Backend
 
 VISUAL_GROUP = 1
 COLLISION_GROUP = 3  # hidden by the default renderer geomgroup mask
 
 
-def _import_mujoco():
+def _import_mujoco() -> Any:
     import mujoco
 
     return mujoco
@@ -42,7 +47,7 @@ def _single_object_obj(path: str) -> bytes:
     return b"".join(keep)
 
 
-def _merge_obj_objects(ms) -> None:
+def _merge_obj_objects(ms: Any) -> None:
     """Feed multi-object OBJ meshes to MuJoCo as one object each.
 
     MuJoCo's OBJ decoder keeps only the first ``o`` object of a file (pybullet_data's hand.obj compiles to
@@ -58,7 +63,7 @@ def _merge_obj_objects(ms) -> None:
     ms.assets = assets
 
 
-def _load_panda_spec(mujoco, spec: SceneSpec):
+def _load_panda_spec(mujoco: Any, spec: SceneSpec) -> Any:
     text, _ = panda_urdf_text()
     compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
     start = text.index("<robot")
@@ -82,7 +87,7 @@ def _load_panda_spec(mujoco, spec: SceneSpec):
     return ms
 
 
-def _add_actuators(mujoco, ms, spec: SceneSpec) -> None:
+def _add_actuators(mujoco: Any, ms: Any, spec: SceneSpec) -> None:
     ctrl = spec.robot.controller
     for jn in ARM_JOINTS:
         j = ms.joint(jn)
@@ -113,7 +118,7 @@ def _geom_size(o: ObjectSpec) -> list[float]:
     return [s[0], s[1] / 2, 0]  # cylinder / capsule: radius, half-length
 
 
-def _add_object(mujoco, ms, o: ObjectSpec, scene_dir) -> None:
+def _add_object(mujoco: Any, ms: Any, o: ObjectSpec, scene_dir: Path | None) -> None:
     body = ms.worldbody.add_body(name=o.name, pos=list(o.pose.pos), quat=list(o.pose.quat))
     if not o.fixed:
         body.add_freejoint(name=f"{o.name}_free")
@@ -143,7 +148,7 @@ def _add_object(mujoco, ms, o: ObjectSpec, scene_dir) -> None:
         g.conaffinity = 0
 
 
-def _add_urdf_geoms(mujoco, ms, body, o: ObjectSpec, scene_dir) -> None:
+def _add_urdf_geoms(mujoco: Any, ms: Any, body: Any, o: ObjectSpec, scene_dir: Path | None) -> None:
     """Add the visual (group 1, no contacts) and collision (group 3) meshes of a one-link URDF object."""
     from sim.transforms import matrix_from_rpy, quat_from_matrix
     from sim.urdf_objects import parse_single_link_urdf
@@ -171,13 +176,13 @@ def _add_urdf_geoms(mujoco, ms, body, o: ObjectSpec, scene_dir) -> None:
     ms.assets = assets
 
 
-def _add_cameras(ms, spec: SceneSpec) -> None:
+def _add_cameras(ms: Any, spec: SceneSpec) -> None:
     from renderers.scene_cameras import add_mujoco_cameras
 
     add_mujoco_cameras(ms, spec)
 
 
-def compile_spec(spec: SceneSpec, scene_dir=None):
+def compile_spec(spec: SceneSpec, scene_dir: Path | None = None) -> tuple[Any, Any]:
     """Return (MjSpec, MjModel) for a scene."""
     mujoco = _import_mujoco()
     ms = _load_panda_spec(mujoco, spec)
@@ -224,16 +229,16 @@ class MujocoBackend(MujocoParamsMixin):
     """A live MuJoCo world (one MjModel/MjData per instance)."""
 
     name = "mujoco"
+    spec: SceneSpec  # set by build()
 
     def __init__(self) -> None:
-        self.spec: SceneSpec | None = None
-        self.mjspec = None
-        self.model = None
-        self.data = None
-        self._mj = None
+        self.mjspec: Any = None  # mujoco.MjSpec (the engine ships no type information)
+        self.model: Any = None  # mujoco.MjModel
+        self.data: Any = None  # mujoco.MjData
+        self._mj: Any = None  # the mujoco module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir=None) -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None) -> None:
         """Compile ``spec`` into a fresh MjModel/MjData."""
         self._mj = _import_mujoco()
         self.spec = spec
@@ -251,7 +256,7 @@ class MujocoBackend(MujocoParamsMixin):
         self._body_ids = {n: i for i, n in enumerate(body_names) if n}
         self._state_kind = mj.mjtState.mjSTATE_INTEGRATION
         self._state_size = mj.mj_stateSize(m, self._state_kind)
-        self._free_qadr = {}
+        self._free_qadr: dict[str, tuple[int, int]] = {}
         for o in spec.objects:
             if not o.fixed:
                 jid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, f"{o.name}_free")
@@ -305,7 +310,7 @@ class MujocoBackend(MujocoParamsMixin):
         i = self._body_ids[name]
         return self.data.xpos[i].copy(), self.data.xquat[i].copy()
 
-    def set_body_pose(self, name: str, pos, quat) -> None:
+    def set_body_pose(self, name: str, pos: Vector, quat: Vector) -> None:
         """Teleport a free object (or move a fixed one's body frame) with zero velocity."""
         if name in self._free_qadr:
             qa, da = self._free_qadr[name]
@@ -326,7 +331,7 @@ class MujocoBackend(MujocoParamsMixin):
         """Return the 9 robot joint velocities."""
         return np.concatenate([self.data.qvel[self._arm_dadr], self.data.qvel[self._fin_dadr]])
 
-    def set_joint_positions(self, q: np.ndarray) -> None:
+    def set_joint_positions(self, q: Vector) -> None:
         """Teleport the robot joints (zero velocity) and hold them there."""
         q = np.asarray(q, float)
         self.data.qpos[self._arm_qadr] = q[:7]
@@ -336,7 +341,7 @@ class MujocoBackend(MujocoParamsMixin):
         self.set_joint_targets(q[:7], float(q[7]))
         self._mj.mj_forward(self.model, self.data)
 
-    def set_joint_targets(self, q_arm: np.ndarray, finger: float) -> None:
+    def set_joint_targets(self, q_arm: Vector, finger: float) -> None:
         """Set the position targets of the arm and both fingers."""
         self.data.ctrl[:7] = q_arm
         self.data.ctrl[7:9] = finger
@@ -344,7 +349,7 @@ class MujocoBackend(MujocoParamsMixin):
     def contacts(self) -> list[Contact]:
         """Return active contacts between named bodies."""
         mj, m, d = self._mj, self.model, self.data
-        out = []
+        out: list[Contact] = []
         f6 = np.zeros(6)
         for k in range(d.ncon):
             c = d.contact[k]
@@ -355,7 +360,8 @@ class MujocoBackend(MujocoParamsMixin):
             if b2 == "world" and m.geom_type[c.geom2] == mj.mjtGeom.mjGEOM_PLANE:
                 b2 = "floor"
             mj.mj_contactForce(m, d, k, f6)
-            out.append(Contact(b1, b2, tuple(float(x) for x in c.pos), float(f6[0])))
+            pos = (float(c.pos[0]), float(c.pos[1]), float(c.pos[2]))
+            out.append(Contact(b1, b2, pos, float(f6[0])))
         return out
 
     def instance_of_geom(self) -> np.ndarray:
@@ -370,7 +376,7 @@ class MujocoBackend(MujocoParamsMixin):
             out[g] = by_body.get(key, 0)
         return out
 
-    def instances(self):
+    def instances(self) -> list[Instance]:
         """Return the instance table of this world."""
         return list(self._instances)
 
@@ -382,7 +388,7 @@ class MujocoBackend(MujocoParamsMixin):
         """Describe the compiled world."""
         mj, m = self._mj, self.model
 
-        def names(kind, n):
+        def names(kind: Any, n: int) -> tuple[str, ...]:
             return tuple(mj.mj_id2name(m, kind, i) or f"<{i}>" for i in range(n))
 
         return WorldInfo(
@@ -404,3 +410,9 @@ class MujocoBackend(MujocoParamsMixin):
         """Drop the model and data."""
         self.model = None
         self.data = None
+
+
+if TYPE_CHECKING:
+
+    def _conforms(backend: MujocoBackend) -> Backend:  # mypy checks the engine against the whole protocol
+        return backend

@@ -9,10 +9,13 @@ restore the full integration state around it, so poses placed before the call su
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
 from sim.mujoco_textures import TEX_SIZE, material_name, texture_name, texture_pattern
+from sim.types import Vector
 
 NOMINAL_FIELDS = ("body_mass", "body_inertia", "body_pos", "body_quat", "geom_rgba", "geom_friction",
                   "geom_solref", "geom_solmix", "dof_damping", "actuator_gainprm", "actuator_biasprm",
@@ -32,6 +35,12 @@ class MujocoParamsMixin:
     """Setters used by ``randomization.apply``; mixed into MujocoBackend."""
 
     texture_version: int = 0  # bumped whenever model.tex_data changes (renderers re-upload on change)
+    # Provided by MujocoBackend (set in build):
+    model: Any  # mujoco.MjModel
+    data: Any  # mujoco.MjData
+    _mj: Any  # the mujoco module
+    _body_ids: dict[str, int]
+    _arm_dadr: np.ndarray
 
     def _save_nominal(self) -> None:
         m, mj = self.model, self._mj
@@ -77,14 +86,14 @@ class MujocoParamsMixin:
             return np.array([self._mj.mj_name2id(self.model, self._mj.mjtObj.mjOBJ_GEOM, "floor")])
         return np.flatnonzero(self.model.geom_bodyid == self._body_ids[name])
 
-    def set_object_rgba(self, name: str, rgba) -> None:
+    def set_object_rgba(self, name: str, rgba: Vector) -> None:
         """Set the colour of every geom of an object (or the floor)."""
         rgba = np.asarray(rgba, float)
         self.model.geom_rgba[self._body_geoms(name)] = rgba
         if name in self._tex_slots:  # keep the material's colour equal (used when rgba is MuJoCo's default)
             self.model.mat_rgba[self._tex_slots[name][1]] = rgba
 
-    def set_texture(self, name: str, tex: dict) -> None:
+    def set_texture(self, name: str, tex: Mapping[str, Any]) -> None:
         """Paint a procedural texture ``{kind, rgb1, rgb2, repeat}`` on an object or the floor.
 
         The texture's colours replace the object's rgb (alpha kept). Targets without a texture slot
@@ -132,7 +141,7 @@ class MujocoParamsMixin:
         self.model.geom_solref[g] = [RESTITUTION_TIMECONST, restitution_to_dampratio(restitution)]
         self.model.geom_solmix[g] = 1e3
 
-    def set_joint_damping(self, damping) -> None:
+    def set_joint_damping(self, damping: float | Vector) -> None:
         """Set the damping of the 7 arm joints (scalar or 7 values, N m s / rad)."""
         self.model.dof_damping[self._arm_dadr] = np.broadcast_to(np.asarray(damping, float), (7,))
 
@@ -140,7 +149,7 @@ class MujocoParamsMixin:
         """Return the damping of the 7 arm joints from the model."""
         return self.model.dof_damping[self._arm_dadr].copy()
 
-    def set_gravity(self, gravity) -> None:
+    def set_gravity(self, gravity: Vector) -> None:
         """Set the gravity vector (m/s^2)."""
         self.model.opt.gravity[:] = np.asarray(gravity, float)
 
@@ -150,7 +159,14 @@ class MujocoParamsMixin:
         self.model.actuator_gainprm[:7, 0] = n["actuator_gainprm"][:7, 0] * scale
         self.model.actuator_biasprm[:7, 1:3] = n["actuator_biasprm"][:7, 1:3] * scale
 
-    def set_light(self, name: str, pos=None, direction=None, diffuse=None, ambient=None) -> None:
+    def set_light(
+        self,
+        name: str,
+        pos: Vector | None = None,
+        direction: Vector | None = None,
+        diffuse: Vector | None = None,
+        ambient: Vector | None = None,
+    ) -> None:
         """Set a light's position, direction and colours (values not given are left unchanged)."""
         i = self.model.light(name).id
         m = self.model

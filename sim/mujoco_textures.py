@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -60,7 +60,7 @@ def add_procedural_textures(mujoco: Any, ms: Any, spec: SceneSpec) -> None:
         geom.material = mat.name
 
 
-def noise_seed(tex: dict[str, Any]) -> int:
+def noise_seed(tex: Mapping[str, Any]) -> int:
     """Return the 128-bit seed of a noise texture, derived from its canonical parameter values."""
     text = json.dumps({k: tex[k] for k in ("kind", "rgb1", "rgb2", "repeat")}, sort_keys=True)
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:16], "little")
@@ -77,7 +77,7 @@ def _periodic_upsample(grid: np.ndarray, size: int) -> np.ndarray:
     return rows[:, i0] * (1 - f)[None, :] + rows[:, i1] * f[None, :]
 
 
-def texture_pattern(tex: dict[str, Any], size: int = TEX_SIZE) -> np.ndarray:
+def texture_pattern(tex: Mapping[str, Any], size: int = TEX_SIZE) -> np.ndarray:
     """Return the (size, size, 3) uint8 image of a procedural texture (checker: 2 x 2 cells)."""
     kind = tex["kind"]
     c1 = np.asarray(tex["rgb1"], float)[:3]
@@ -87,7 +87,9 @@ def texture_pattern(tex: dict[str, Any], size: int = TEX_SIZE) -> np.ndarray:
         t = ((idx[:, None] + idx[None, :]) % 2).astype(float)
     elif kind == "noise":
         rng = np.random.default_rng(noise_seed(tex))
-        t = sum(_periodic_upsample(rng.random((n, n)), size) for n in NOISE_OCTAVES)
+        t = np.zeros((size, size))  # equal-weight sum of the octaves (0 + x == x: same bits as sum())
+        for n in NOISE_OCTAVES:
+            t = t + _periodic_upsample(rng.random((n, n)), size)
         lo, hi = float(t.min()), float(t.max())
         t = (t - lo) / (hi - lo) if hi > lo else np.zeros_like(t)
     else:

@@ -10,16 +10,22 @@ import contextlib
 import os
 import sys
 from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import pybullet_data_dir, resolve_asset
-from sim.backend import ARM_JOINTS, FINGER_JOINTS, Contact, WorldInfo
 from sim.errors import BackendError, PhysicsError
 from sim.pybullet_params import PybulletParamsMixin
-from sim.segmentation import instance_table
+from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
+from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
+
+if TYPE_CHECKING:
+    from sim.backend import Backend
 
 ARM_EFFORT = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
 ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
@@ -38,7 +44,7 @@ def _flush_c_stdout() -> None:
 
 
 @contextlib.contextmanager
-def _quiet_stdout():
+def _quiet_stdout() -> Iterator[None]:
     """Silence PyBullet's C-level banner (printed on import/connect) so CLI output stays clean."""
     sys.stdout.flush()
     sys.stderr.flush()
@@ -56,7 +62,7 @@ def _quiet_stdout():
             os.close(fd)
 
 
-def _new_client():
+def _new_client() -> tuple[Any, Any]:
     with _quiet_stdout():
         import pybullet
         from pybullet_utils.bullet_client import BulletClient
@@ -68,14 +74,14 @@ class PybulletBackend(PybulletParamsMixin):
     """A live PyBullet world with its own physics client."""
 
     name = "pybullet"
+    spec: SceneSpec  # set by build()
 
     def __init__(self) -> None:
-        self.spec: SceneSpec | None = None
-        self.client = None
-        self._pb = None
+        self.client: Any = None  # pybullet_utils.bullet_client.BulletClient (no type information)
+        self._pb: Any = None  # the pybullet module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir=None) -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None) -> None:
         """Create a fresh client and load the scene into it."""
         self.close()
         self._pb, self.client = _new_client()
@@ -151,7 +157,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._bodies["floor"] = (uid, -1)
         self._floor = uid
 
-    def _add_object(self, o: ObjectSpec, scene_dir) -> None:
+    def _add_object(self, o: ObjectSpec, scene_dir: Path | None) -> None:
         c = self.client
         mass = 0.0 if o.fixed else o.mass
         pos, orn = list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat)
@@ -171,7 +177,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._bodies[o.name] = (uid, -1)
         self._object_uids[o.name] = uid if not o.fixed else -1
 
-    def _shape_kwargs(self, o: ObjectSpec, scene_dir) -> tuple[dict, dict]:
+    def _shape_kwargs(self, o: ObjectSpec, scene_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
         pb = self._pb
         s = o.size
         if o.shape == "box":
@@ -317,7 +323,7 @@ class PybulletBackend(PybulletParamsMixin):
             p, o = st[4], st[5]
         return np.asarray(p, float), quat_xyzw_to_wxyz(o)
 
-    def set_body_pose(self, name: str, pos, quat) -> None:
+    def set_body_pose(self, name: str, pos: Vector, quat: Vector) -> None:
         """Teleport an object with zero velocity (marks the world as used: the next reset reloads it)."""
         self._fresh = False
         uid, _ = self._bodies[name]
@@ -334,7 +340,7 @@ class PybulletBackend(PybulletParamsMixin):
         js = self.client.getJointStates(self.robot, self._arm + self._fingers)
         return np.array([s[1] for s in js])
 
-    def set_joint_positions(self, q: np.ndarray) -> None:
+    def set_joint_positions(self, q: Vector) -> None:
         """Teleport the robot joints (zero velocity) and hold them there."""
         self._fresh = False
         q = np.asarray(q, float)
@@ -342,30 +348,31 @@ class PybulletBackend(PybulletParamsMixin):
             self.client.resetJointState(self.robot, j, float(v), 0.0)
         self.set_joint_targets(q[:7], float(q[7]))
 
-    def set_joint_targets(self, q_arm: np.ndarray, finger: float) -> None:
+    def set_joint_targets(self, q_arm: Vector, finger: float) -> None:
         """Set the position targets of the arm and both fingers."""
         self._targets = np.concatenate([np.asarray(q_arm, float), [finger, finger]])
         self._apply_motors()
 
     def contacts(self) -> list[Contact]:
         """Return active contacts between named bodies."""
-        out = []
+        out: list[Contact] = []
         for cp in self.client.getContactPoints():
             a = self._names.get((cp[1], cp[3]), f"<{cp[1]}:{cp[3]}>")
             b = self._names.get((cp[2], cp[4]), f"<{cp[2]}:{cp[4]}>")
-            out.append(Contact(a, b, tuple(float(x) for x in cp[5]), float(cp[9])))
+            pos = (float(cp[5][0]), float(cp[5][1]), float(cp[5][2]))
+            out.append(Contact(a, b, pos, float(cp[9])))
         return out
 
     def instance_of(self) -> dict[tuple[int, int], int]:
         """Return {(body uid, link index): instance id} for segmentation."""
         by_body = {i.body: i.id for i in self._instances}
-        out = {}
+        out: dict[tuple[int, int], int] = {}
         for key, name in self._names.items():
             if name in by_body:
                 out[key] = by_body[name]
         return out
 
-    def instances(self):
+    def instances(self) -> list[Instance]:
         """Return the instance table of this world."""
         return list(self._instances)
 
@@ -403,3 +410,9 @@ class PybulletBackend(PybulletParamsMixin):
                 pass
             self.client = None
             self._snapshots = OrderedDict()
+
+
+if TYPE_CHECKING:
+
+    def _conforms(backend: PybulletBackend) -> Backend:  # mypy checks the engine against the whole protocol
+        return backend

@@ -7,56 +7,104 @@ Restitution: Bullet multiplies the two bodies' coefficients, so fixed bodies (ta
 restitution 1 and an object's coefficient is then its contact's coefficient against them.
 Joint damping: the Panda URDF has none (PyBullet's nominal is 0); ``set_joint_damping`` writes absolute
 values, so the same randomized damping means the same thing on both engines.
+Textures: TinyRenderer gets no procedural textures here; ``set_texture`` paints the pattern's mean colour
+(alpha kept), which is what MuJoCo does for targets without a texture slot.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+
+from scenes.spec import SceneSpec
+from sim.types import Vector
+
+
+@dataclass
+class _Nominal:
+    """The randomizable values of a freshly loaded world (what ``restore_nominal_params`` writes back)."""
+
+    dynamics: dict[str, dict[str, float]]  # name -> changeDynamics keyword arguments
+    rgba: dict[str, list[float] | None]  # name -> visual colour (None: no visual shape on that link)
+    alpha: dict[str, float]  # name -> the scene's alpha (kept by set_texture)
+    gravity: list[float]
+    joint_damping: list[float]  # the URDF's, of the 7 arm joints
+
+
+def _scene_lights(spec: SceneSpec) -> dict[str, dict[str, list[float]]]:
+    return {
+        light.name: {"pos": list(light.pos), "dir": list(light.dir), "diffuse": list(light.diffuse),
+                     "ambient": list(light.ambient)}
+        for light in spec.lights
+    }
 
 
 class PybulletParamsMixin:
     """Setters used by ``randomization.apply``; mixed into PybulletBackend."""
 
+    # Provided by PybulletBackend (set in build):
+    spec: SceneSpec
+    client: Any  # pybullet_utils.bullet_client.BulletClient
+    robot: int
+    _bodies: dict[str, tuple[int, int]]
+    _arm: list[int]
+
+    if TYPE_CHECKING:
+
+        def _apply_motors(self) -> None: ...
+
     def _save_nominal(self) -> None:
         c = self.client
-        self._nominal: dict[str, dict] = {"dynamics": {}, "rgba": {}}
-        for name in [o.name for o in self.spec.objects] + (["floor"] if self.spec.floor else []):
+        spec = self.spec
+        dynamics: dict[str, dict[str, float]] = {}
+        rgba: dict[str, list[float] | None] = {}
+        alpha = {o.name: float(o.rgba[3]) for o in spec.objects}
+        if spec.floor:
+            alpha["floor"] = float(spec.floor_rgba[3])
+        for name in [o.name for o in spec.objects] + (["floor"] if spec.floor else []):
             uid, link = self._bodies[name]
             info = c.getDynamicsInfo(uid, link)
-            self._nominal["dynamics"][name] = {"mass": info[0], "lateralFriction": info[1], "restitution": info[5]}
+            dynamics[name] = {"mass": info[0], "lateralFriction": info[1], "restitution": info[5]}
             shapes = [s for s in c.getVisualShapeData(uid) if s[1] == link]
-            self._nominal["rgba"][name] = list(shapes[0][7]) if shapes else None
-        self._nominal["gravity"] = list(self.spec.physics.gravity)
-        self._nominal["joint_damping"] = [c.getJointInfo(self.robot, j)[6] for j in self._arm]  # the URDF's
-        self._arm_damping = np.asarray(self._nominal["joint_damping"], float)
-        self.lights = {
-            light.name: {"pos": list(light.pos), "dir": list(light.dir), "diffuse": list(light.diffuse),
-                         "ambient": list(light.ambient)}
-            for light in self.spec.lights
-        }
+            rgba[name] = list(shapes[0][7]) if shapes else None
+        joint_damping = [c.getJointInfo(self.robot, j)[6] for j in self._arm]  # the URDF's
+        nominal = _Nominal(dynamics, rgba, alpha, list(spec.physics.gravity), joint_damping)
+        self._nominal = nominal
+        self._alpha = dict(nominal.alpha)
+        self._arm_damping = np.asarray(nominal.joint_damping, float)
+        self.lights = _scene_lights(spec)
         self.gain_scale = 1.0
 
     def restore_nominal_params(self) -> None:
         """Put every randomizable parameter back to the values the world had when it was loaded."""
         c = self.client
-        for name, dyn in self._nominal["dynamics"].items():
+        nominal = self._nominal
+        for name, dyn in nominal.dynamics.items():
             uid, link = self._bodies[name]
             c.changeDynamics(uid, link, **dyn)
-            rgba = self._nominal["rgba"][name]
+            rgba = nominal.rgba[name]
             if rgba is not None:
                 c.changeVisualShape(uid, link, rgbaColor=rgba)
-        self.set_joint_damping(self._nominal["joint_damping"])
-        c.setGravity(*self._nominal["gravity"])
-        for light in self.spec.lights:
-            self.lights[light.name] = {"pos": list(light.pos), "dir": list(light.dir),
-                                       "diffuse": list(light.diffuse), "ambient": list(light.ambient)}
+        self._alpha = dict(nominal.alpha)
+        self.set_joint_damping(nominal.joint_damping)
+        c.setGravity(*nominal.gravity)
+        self.lights.update(_scene_lights(self.spec))
         self.gain_scale = 1.0
         self._apply_motors()
 
-    def set_object_rgba(self, name: str, rgba) -> None:
+    def set_object_rgba(self, name: str, rgba: Vector) -> None:
         """Set the colour of an object (or the floor)."""
         uid, link = self._bodies[name]
         self.client.changeVisualShape(uid, link, rgbaColor=[float(v) for v in rgba])
+        self._alpha[name] = float(rgba[3])
+
+    def set_texture(self, name: str, tex: Mapping[str, Any]) -> None:
+        """Paint a procedural texture's mean colour on an object or the floor (its current alpha kept)."""
+        mean = [(a + b) / 2 for a, b in zip(tex["rgb1"], tex["rgb2"], strict=True)]
+        self.set_object_rgba(name, [*mean, self._alpha.get(name, 1.0)])
 
     def set_object_mass(self, name: str, mass: float) -> None:
         """Set an object's mass (Bullet rescales the inertia from the collision shape)."""
@@ -73,7 +121,7 @@ class PybulletParamsMixin:
         uid, link = self._bodies[name]
         self.client.changeDynamics(uid, link, restitution=float(restitution))
 
-    def set_joint_damping(self, damping) -> None:
+    def set_joint_damping(self, damping: float | Vector) -> None:
         """Set the damping of the 7 arm joints (scalar or 7 values, N m s / rad)."""
         values = np.broadcast_to(np.asarray(damping, float), (7,))
         for j, d in zip(self._arm, values, strict=True):
@@ -84,7 +132,7 @@ class PybulletParamsMixin:
         """Return the damping last written to the 7 arm joints (Bullet's getJointInfo keeps the URDF value)."""
         return self._arm_damping.copy()
 
-    def set_gravity(self, gravity) -> None:
+    def set_gravity(self, gravity: Vector) -> None:
         """Set the gravity vector (m/s^2)."""
         self.client.setGravity(*[float(v) for v in gravity])
 
@@ -93,7 +141,14 @@ class PybulletParamsMixin:
         self.gain_scale = float(scale)
         self._apply_motors()
 
-    def set_light(self, name: str, pos=None, direction=None, diffuse=None, ambient=None) -> None:
+    def set_light(
+        self,
+        name: str,
+        pos: Vector | None = None,
+        direction: Vector | None = None,
+        diffuse: Vector | None = None,
+        ambient: Vector | None = None,
+    ) -> None:
         """Set a light's parameters for the renderer (values not given are left unchanged)."""
         entry = self.lights[name]
         for key, value in (("pos", pos), ("dir", direction), ("diffuse", diffuse), ("ambient", ambient)):
