@@ -167,3 +167,22 @@ def test_cli_report_bad_input(datasets: dict[str, Path], tmp_path: Path, run_cli
         assert len(res.stderr_lines) == 1 and needle in res.stderr, res.stderr
         assert "Traceback" not in res.stderr
     assert not (tmp_path / "o1").exists() and not (tmp_path / "o2").exists()
+
+
+def test_plots_are_deterministic_images_and_density_counts_paths_once() -> None:
+    from robosynth.report import plots
+
+    # a path that goes and comes back counts once per cell; a second path crossing it makes that cell 2
+    there_and_back = np.array([[0.05, 0.55], [0.95, 0.55], [0.05, 0.55]])
+    vertical = np.array([[0.55, 0.05], [0.55, 0.95]])
+    acc = plots.path_density([there_and_back, vertical], (0.0, 1.0), (0.0, 1.0), (10, 10))
+    assert acc.max() == 2 and acc[4, 5] == 2  # row 4 from the top holds y in [0.5, 0.6), column 5 x in [0.5, 0.6)
+    assert acc.sum() == 10 + 10 and (acc[4] > 0).all() and (acc[:, 5] > 0).all()  # 10 cells per path, each once
+    drawn = [lambda: plots.histogram([0.5, 1.5, 2.5], {"mujoco": [1, 2], "pybullet": [0, 3]}, "len", "steps"),
+             lambda: plots.bars(["table", "cube"], [0.7, 0.3], "classes", "fraction"),
+             lambda: plots.xy_map({"start": np.array([[0.5, 0.0]])}, "map", [there_and_back]),
+             lambda: plots.lines([np.linspace(0, 0.01, 20)], "dist", "step", "m")]
+    for draw in drawn:
+        img = draw()
+        assert img.dtype == np.uint8 and img.shape == (plots.SIZE[1], plots.SIZE[0], 3)
+        assert (img < 128).any() and np.array_equal(img, draw())  # something drawn; same data, same pixels

@@ -15,8 +15,11 @@ from pathlib import Path
 from sim.errors import InputError
 
 
-def tmp_path_for(path: Path) -> Path:
-    """Return the temporary name ``<path>.tmp-<pid>`` a file is written under before its atomic rename."""
+def tmp_path_for(path: Path, keep_suffix: bool = False) -> Path:
+    """Return the temporary name a file is written under before its atomic rename: ``<name>.tmp-<pid>``, or
+    with ``keep_suffix`` the hidden ``.<stem>.tmp-<pid><suffix>`` (writers that pick a format by suffix)."""
+    if keep_suffix:
+        return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
     return path.with_name(f"{path.name}.tmp-{os.getpid()}")
 
 
@@ -30,11 +33,11 @@ def fsync_path(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], keep_suffix: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success it is fsynced and renamed to ``path`` (then the directory
-    is fsynced); on any exception it is deleted and ``path`` is untouched."""
+    is fsynced); on any exception it is deleted and ``path`` is untouched. The one way robosynth writes files."""
     final = Path(path)
-    tmp = tmp_path_for(final)
+    tmp = tmp_path_for(final, keep_suffix)
     try:
         yield tmp
         fsync_path(tmp)

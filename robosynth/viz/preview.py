@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from robosynth.dataset.files import probe_writable
+from robosynth.dataset.files import atomic_path, probe_writable
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -297,20 +297,11 @@ def preview_dataset(path: str | os.PathLike[str], out: str | os.PathLike[str], e
 # -------------------------------------------------------------------------------------- writing
 
 
-def _tmp_for(path: Path) -> Path:
-    """Return a hidden temporary sibling of ``path`` with the same suffix (so OpenCV picks the format)."""
-    return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-
-
 def write_image(img: np.ndarray, path: Path) -> Path:
     """Write a BGR image atomically (temporary file, then rename); return ``path``."""
-    tmp = _tmp_for(path)
-    try:
+    with atomic_path(path, keep_suffix=True) as tmp:  # OpenCV picks the format by suffix
         if not cv2.imwrite(str(tmp), img):
             raise InputError(f"cannot write image '{path}'")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -321,19 +312,16 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: float = 10.0) -> 
     if first is None:
         raise InputError(f"nothing to write into '{path}': the episodes have no steps")
     h, w = 2 * ((first.shape[0] + 1) // 2), 2 * ((first.shape[1] + 1) // 2)  # even sizes suit every codec
-    tmp = _tmp_for(path)
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
-    try:
-        if not writer.isOpened():
-            raise InputError(f"cannot write video '{path}' (OpenCV has no mp4v writer here)")
-        for f in itertools.chain([first], it):
-            canvas = np.zeros((h, w, 3), np.uint8)
-            fh, fw = min(h, f.shape[0]), min(w, f.shape[1])
-            canvas[:fh, :fw] = f[:fh, :fw]
-            writer.write(canvas)
-        writer.release()
-        os.replace(tmp, path)
-    finally:
-        writer.release()
-        tmp.unlink(missing_ok=True)
+    with atomic_path(path, keep_suffix=True) as tmp:
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+        try:
+            if not writer.isOpened():
+                raise InputError(f"cannot write video '{path}' (OpenCV has no mp4v writer here)")
+            for f in itertools.chain([first], it):
+                canvas = np.zeros((h, w, 3), np.uint8)
+                fh, fw = min(h, f.shape[0]), min(w, f.shape[1])
+                canvas[:fh, :fw] = f[:fh, :fw]
+                writer.write(canvas)
+        finally:
+            writer.release()
     return path

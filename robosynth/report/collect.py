@@ -21,7 +21,6 @@ from typing import Any
 import h5py
 import numpy as np
 
-from robosynth import report_plots as plots
 from robosynth.dataset import (
     INDEX_FILENAME,
     DatasetError,
@@ -34,8 +33,10 @@ from robosynth.dataset import (
     read_dataset_info,
     summarize,
 )
-from robosynth.dataset.files import probe_writable
-from robosynth.report_stats import (  # noqa: F401  (re-exported)
+from robosynth.dataset.files import probe_writable, write_text_atomic
+from robosynth.report import plots
+from robosynth.report.html import render_html
+from robosynth.report.stats import (  # noqa: F401  (re-exported)
     DEPTH_BINS,
     MAX_PARAM_PLOTS,
     META_KEYS,
@@ -339,14 +340,10 @@ def _json_ready(obj: Any) -> Any:
 
 def _atomic_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary sibling and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise ReportError(f"cannot write '{path}' ({exc.strerror or exc})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _previous_files(out: Path) -> set[str]:
@@ -380,7 +377,7 @@ def write_report(paths: Sequence[str | os.PathLike[str]], out: str | os.PathLike
     report["files"] = sorted(images) + list(REPORT_FILES)
     report = _json_ready(report)
     _atomic_text(target / "report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
-    _atomic_text(target / "index.html", plots.render_html(report))  # last: an index only ever names finished files
+    _atomic_text(target / "index.html", render_html(report))  # last: an index only ever names finished files
     for name in stale - set(report["files"]):
         (target / name).unlink(missing_ok=True)
     return report

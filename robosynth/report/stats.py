@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from robosynth import report_plots as plots
+from robosynth.report import plots
 
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile
 MAX_PARAM_PLOTS = 40
