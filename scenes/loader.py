@@ -68,7 +68,24 @@ def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
     except ValidationError as err:
         raise SceneError(format_validation_error(err)) from None
     check_assets(spec, source_dir)
-    return apply_calibrations(spec, source_dir)
+    spec = apply_calibrations(spec, source_dir)
+    check_scene(spec)
+    return spec
+
+
+def check_scene(spec: SceneSpec) -> None:
+    """Raise SceneError unless the scene's task and randomization section fit its objects.
+
+    The task check (``scenes.tasks.validate_task``): typed ``task.params``, the objects the task needs exist
+    and have the properties it relies on. The ``randomization:`` section: every name it targets exists.
+    """
+    from scenes.tasks import validate_task
+
+    validate_task(spec)
+    if spec.randomization is not None:
+        from randomization.config import validate_randomization
+
+        validate_randomization(spec.randomization, spec)
 
 
 def apply_calibrations(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:

@@ -23,7 +23,8 @@ def test_clutter_settles_in_tray_and_is_segmented(backend):
         assert d.min() >= sim.task.spacing - 1e-6
         r = run_expert(sim, obs)
         successes += bool(r.info["success"])
-        assert 0.0 <= r.reward <= 1.0 and (r.reward == 1.0) == bool(r.info["success"])
+        # dense: minus the mean distance of the objects from the tray volume, 0 once all are inside
+        assert r.reward <= 0.0 and (r.reward == 0.0 or not r.info["success"]), (r.reward, r.info)
     assert successes >= 18, f"{backend}: {successes}/20"
     # the settled pile is visible: most objects have their own instance in the top-down camera
     frame = SceneRenderer(sim.backend, spec, "fast").render(["topdown"])["topdown"]

@@ -9,7 +9,7 @@ import pytest
 
 import robosynth  # noqa: F401
 from robosynth.dataset import read_episode, verify_path
-from robosynth.gym_record import RecordEpisodes
+from robosynth.gym import RecordEpisodes
 
 
 @pytest.mark.parametrize("backend,obs_mode", [("mujoco", "rgbd"), ("pybullet", "state")])

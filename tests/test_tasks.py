@@ -37,8 +37,7 @@ def test_expert_success_rate_and_reward_contract(scene, backend):
             assert not r.info["failure_reason"], r.info
             obs = r.obs
             assert obs["object"].dtype == np.float32 and obs["object"].shape == (OBS_DIM[scene],)
-            assert 0.0 <= r.reward <= 1.0
-            assert (r.reward == 1.0) == r.info["success"], (r.reward, r.info)
+            assert -2.0 <= r.reward <= 0.0, r.reward  # dense: minus distances in metres (docs/tasks.md)
             if r.terminated or r.truncated:
                 break
         successes += bool(r.info["success"])
@@ -99,8 +98,8 @@ def test_reach_success_is_within_two_centimetres():
     be.set_body_pose("target", ee + np.array([0.0, 0.021, 0.0]), UP)
     off = (task.success(be), task.reward(be))
     sim.close()
-    assert on == (True, 1.0)
-    assert off[0] is False and 0.0 < off[1] < 1.0
+    assert on[0] is True and on[1] == pytest.approx(-0.019, abs=1e-9)  # dense reach reward = -d(ee, target)
+    assert off[0] is False and off[1] == pytest.approx(-0.021, abs=1e-9)
 
 
 @pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
@@ -113,9 +112,13 @@ def test_push_success_is_cube_xy_near_goal(backend):
     on = (task.success(be), task.reward(be))
     be.set_body_pose("cube", np.array([gp[0] + 0.035, gp[1], 0.425]), UP)
     off = (task.success(be), task.reward(be))
+    ee, _ = be.body_pose(EE_LINK)
+    cp, _ = be.body_pose("cube")
     sim.close()
-    assert on == (True, 1.0)
-    assert off[0] is False and 0.0 < off[1] < 1.0
+    assert on[0] is True and off[0] is False
+    # dense push reward = -(d(ee, cube) + d_xy(cube, goal))
+    assert off[1] == pytest.approx(-(np.linalg.norm(ee - cp) + 0.035), abs=1e-6)
+    assert off[1] < on[1] < 0.0
 
 
 @pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
@@ -139,7 +142,8 @@ def test_stack_success_needs_cube_a_resting_on_cube_b(backend):
     sim.close()
     assert off_centre is False
     assert abs(ap[2] - bp[2] - 0.045) < 0.002
-    assert stacked == (True, 1.0)
+    # placed: the dense reward is -d(cube_a, cube_b + [0, 0, 0.045]) alone
+    assert stacked[0] is True and stacked[1] == pytest.approx(-np.linalg.norm(ap - bp - [0, 0, 0.045]), abs=1e-6)
 
 
 @pytest.mark.parametrize(("scene", "env_id", "backend"), [
@@ -155,3 +159,50 @@ def test_gym_env_check(scene, env_id, backend):
     assert env.observation_space.contains(obs)
     assert obs["object"].shape == (OBS_DIM[scene],)
     env.close()
+
+
+def _with_reward_type(scene: str, reward_type: str):
+    spec = load_scene(scene)
+    params = {**spec.task.params, "reward_type": reward_type}
+    return spec.model_copy(update={"task": spec.task.model_copy(update={"params": params})})
+
+
+@pytest.mark.parametrize("scene", ["reach", "push", "pick_place", "stack", "clutter"])
+def test_sparse_reward_is_zero_exactly_on_success(scene):
+    spec = _with_reward_type(scene, "sparse")
+    sim = Simulation(spec, "mujoco")
+    obs = sim.reset(np.random.default_rng(0))
+    expert = sim.task.expert()
+    for _ in range(spec.task.horizon):
+        r = sim.step(expert.act(obs))
+        obs = r.obs
+        assert r.reward == (0.0 if r.info["success"] else -1.0), (r.reward, r.info)
+        if r.terminated or r.truncated:
+            break
+    sim.close()
+    assert r.info["success"]
+
+
+def test_dense_reach_reward_slopes_over_the_whole_workspace():
+    sim = _sim("reach", "mujoco")
+    sim.reset(np.random.default_rng(0))
+    be, task = sim.backend, sim.task
+    ee, _ = be.body_pose(EE_LINK)
+    rewards = []
+    for d in (0.05, 0.15, 0.30, 0.45):
+        be.set_body_pose("target", ee + np.array([0.0, 0.0, -d]), UP)
+        rewards.append(task.reward(be))
+    sim.close()
+    np.testing.assert_allclose(rewards, [-0.05, -0.15, -0.30, -0.45], atol=1e-9)
+
+
+def test_reward_type_is_validated_and_reaches_the_gym_env():
+    from sim.errors import SceneError
+
+    with pytest.raises(SceneError, match="reward_type"):
+        Simulation(_with_reward_type("reach", "shaped"), "mujoco")
+    env = gym.make("robosynth/Reach-v0", backend="mujoco", reward_type="sparse")
+    env.reset(seed=0)
+    rewards = {env.step(np.zeros(5, np.float32))[1] for _ in range(3)}
+    env.close()
+    assert rewards == {-1.0}

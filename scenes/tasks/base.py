@@ -8,6 +8,28 @@ import numpy as np
 
 from sim.backend import EE_LINK, Backend
 
+REWARD_TYPES = ("dense", "sparse")
+
+
+def reward_type(spec) -> str:
+    """Return the task parameter ``reward_type`` ("dense", the default, or "sparse"); SceneError otherwise.
+
+    Every task shares the convention of panda-gym: sparse = 0 on success, -1 otherwise; dense = minus a sum of
+    distances (metres) so that it is <= 0, slopes everywhere in the workspace, and ending the episode on success
+    never costs reward.
+    """
+    from sim.errors import SceneError
+
+    value = spec.task.params.get("reward_type", "dense")
+    if value not in REWARD_TYPES:
+        raise SceneError(f"task.params.reward_type: must be 'dense' or 'sparse', got {value!r}")
+    return value
+
+
+def sparse_reward(success: bool) -> float:
+    """Return panda-gym's sparse reward: 0.0 on success, -1.0 otherwise."""
+    return 0.0 if success else -1.0
+
 
 def quat_yaw(q: np.ndarray) -> float:
     """Return the yaw (rotation about world z) of quaternion (w, x, y, z)."""

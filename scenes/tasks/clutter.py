@@ -3,16 +3,49 @@
 Each episode the task drops every listed object from a random pose above the tray (drawn from the task
 stream). Observation ``object`` (3N,): the N object positions. Success: every object rests (moved less
 than ``settle_speed`` m in the last control step, after at least 10 steps) inside the tray's footprint and
-below its rim. Reward: 1 on success, else 0.9 x the fraction of objects inside the tray. The scene starts the arm
+below its rim. Reward (task parameter ``reward_type``, default "dense"): dense = minus the mean distance (m) of the
+objects from the tray's inside volume (footprint + 1 cm, below rim + 2 cm), 0 once all are in it, so it slopes
+wherever an object lies or falls; sparse = 0 on success, -1 otherwise (panda-gym's convention). The scene starts the arm
 rotated away from the tray (joint 1 = 1.3 rad) and the expert holds it there, gripper open.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from scenes.spec import SceneSpec
+from scenes.tasks.base import reward_type, sparse_reward
+from scenes.tasks.params import XY, Coord, Interval, Length, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from sim.backend import Backend
+
+
+class ClutterParams(RewardParams):
+    """``task.params`` of clutter (metres). ``<object>_region`` keys (a region each, naming a scene object) are
+    markers only: they tell the randomization presets that the task places those objects."""
+
+    model_config = ConfigDict(extra="allow")  # only the <object>_region markers, checked below
+
+    objects: tuple[ObjectName, ...] = Field(min_length=1, description="the free objects dropped each episode")
+    drop_region: Region2 = Field(description="xy corners of the drop area")
+    drop_height: Interval = Field(description="[low, high] drop height (z of the object origin)")
+    tray_center: XY = Field(description="xy centre of the tray")
+    tray_half_size: Length = Field(gt=0, description="half the tray's inner width")
+    tray_top: Coord = Field(description="z of the tray's rim")
+    settle_speed: Length = Field(0.002, gt=0, description="at rest: moved less than this per control step")
+    spacing: Length = Field(0.09, ge=0, description="min distance of drop points (200 redraws)")
+
+    @model_validator(mode="after")
+    def _region_markers(self) -> ClutterParams:
+        for key, value in (self.model_extra or {}).items():
+            if not key.endswith("_region"):  # validate_task checks that <object> is a scene object
+                known = ", ".join(type(self).model_fields)
+                raise ValueError(f"{key}: unknown field (task clutter parameters: {known}, or <object>_region)")
+            try:
+                TypeAdapter(Region2).validate_python(value)
+            except ValidationError as err:
+                raise ValueError(f"{key}: {err.errors()[0]['msg'].removeprefix('Value error, ')}") from None
+        return self
 
 
 def random_quat(rng: np.random.Generator) -> np.ndarray:
@@ -26,18 +59,31 @@ class ClutterTask:
     """Drop objects into the tray and wait for them to settle."""
 
     name = "clutter"
+    Params = ClutterParams
+
+    @staticmethod
+    def required_objects(params: ClutterParams) -> tuple[str, ...]:
+        """Return the objects the task needs: every dropped object."""
+        return tuple(params.objects)
+
+    @staticmethod
+    def object_needs(params: ClutterParams) -> tuple[ObjectNeed, ...]:
+        """Return what the task relies on in its objects (checked before any engine starts)."""
+        return tuple(ObjectNeed(f"objects[{i}]", name, "the task drops it into the tray and waits for it to rest",
+                                fixed=False, collide=True) for i, name in enumerate(params.objects))
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
-        p = spec.task.params
+        self.reward_type = reward_type(spec)
+        self.p = p = parse_params(spec, ClutterParams)
         self.objects = list(p["objects"])
         self.region = np.asarray(p["drop_region"], float)
         self.heights = tuple(p["drop_height"])
         self.center = np.asarray(p["tray_center"], float)
         self.half = float(p["tray_half_size"])
         self.top = float(p["tray_top"])
-        self.settle = float(p.get("settle_speed", 0.002))
-        self.spacing = float(p.get("spacing", 0.09))
+        self.settle = float(p["settle_speed"])
+        self.spacing = float(p["spacing"])
         self._last: np.ndarray | None = None
         self._steps = 0
         self._succeeded = False
@@ -78,10 +124,13 @@ class ClutterTask:
         return self._succeeded
 
     def reward(self, backend: Backend) -> float:
-        """Return 1 on success, else 0.9 x the fraction of objects inside the tray."""
-        if self._succeeded:
-            return 1.0
-        return 0.9 * float(self._inside(self._positions(backend)).mean())
+        """Return minus the mean distance of the objects from the tray volume (dense) or 0 / -1 (sparse)."""
+        if self.reward_type == "sparse":
+            return sparse_reward(self._succeeded)
+        pos = self._positions(backend)
+        out_xy = np.maximum(np.abs(pos[:, :2] - self.center) - (self.half + 0.01), 0.0)
+        out_z = np.maximum(pos[:, 2] - (self.top + 0.02), 0.0)
+        return -float(np.sqrt((out_xy**2).sum(axis=1) + out_z**2).mean())
 
     def expert(self) -> ClutterExpert:
         """Return the arm-parking expert."""

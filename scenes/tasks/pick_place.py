@@ -2,38 +2,61 @@
 
 Observation ``object`` (13,): cube position (3), cube quaternion wxyz (4), target position (3),
 cube-minus-end-effector (3). Success: the cube centre is within ``success_threshold`` (m) of the target.
-Reward (dense, in [0, 1]): 1 on success, else 0.25 * reach + 0.25 * grasp + 0.5 * grasp * place where
-reach = 1 - tanh(10 d(ee, cube)), grasp = both fingers touch the cube, place = 1 - tanh(10 d(cube, target)).
+Reward (task parameter ``reward_type``, default "dense"): dense = -(d(ee, cube) + d(cube, target)) -
+0.1 * (1 - grasp) in metres, where grasp = both fingers touch the cube: staged but linear distances plus a 0.1 grasp
+bonus, written as a penalty for not grasping so that the reward stays <= 0 (about -0.7 at the start) and ending the
+episode on success never costs reward; sparse = 0 on success, -1 otherwise (panda-gym's convention, for HER).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw
+from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
+from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from sim.backend import EE_LINK, Backend
 
-DEFAULTS = {
-    "cube": "cube",
-    "target": "target",
-    "cube_region": [[0.42, -0.12], [0.58, 0.12]],
-    "target_region": [[0.42, -0.15], [0.58, 0.15]],
-    "target_height": 0.1,
-    "min_separation": 0.08,
-    "success_threshold": 0.03,
-    "cube_yaw_range": 0.6,
-}
+
+class PickPlaceParams(RewardParams):
+    """``task.params`` of pick_place (lengths in metres, angles in radians)."""
+
+    cube: ObjectName = Field("cube", description="the free, colliding object to pick")
+    target: ObjectName = Field("target", description="the fixed marker placed at the goal point")
+    cube_region: Region2 = ((0.42, -0.12), (0.58, 0.12))
+    target_region: Region2 = ((0.42, -0.15), (0.58, 0.15))
+    target_height: Length = Field(0.1, ge=0, description="goal height above the cube's resting height")
+    min_separation: Length = Field(0.08, ge=0, description="min xy distance cube-target (100 redraws)")
+    success_threshold: Length = Field(0.03, gt=0)
+    cube_yaw_range: Number = Field(0.6, ge=0, le=2 * math.pi, description="cube yaw uniform in +-range")
 
 
 class PickPlaceTask:
     """Reward, success, placement and expert for pick-and-place."""
 
     name = "pick_place"
+    Params = PickPlaceParams
+
+    @staticmethod
+    def required_objects(params: PickPlaceParams) -> tuple[str, ...]:
+        """Return the objects the task needs: the cube and the target."""
+        return params.cube, params.target
+
+    @staticmethod
+    def object_needs(params: PickPlaceParams) -> tuple[ObjectNeed, ...]:
+        """Return what the task relies on in its objects (checked before any engine starts)."""
+        return (
+            ObjectNeed("cube", params.cube, "the robot grasps and lifts it", fixed=False, collide=True),
+            ObjectNeed("target", params.target, "the task places it in mid-air each episode", fixed=True),
+        )
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
-        self.p = {**DEFAULTS, **spec.task.params}
+        self.reward_type = reward_type(spec)
+        self.p = parse_params(spec, PickPlaceParams)
         self.cube = self.p["cube"]
         self.target = self.p["target"]
         self.rest_z = spec.object(self.cube).pose.pos[2]
@@ -72,16 +95,14 @@ class PickPlaceTask:
         return bool(np.linalg.norm(cp - tp) < self.p["success_threshold"])
 
     def reward(self, backend: Backend) -> float:
-        """Return the staged dense reward."""
-        if self.success(backend):
-            return 1.0
+        """Return -(d(ee, cube) + d(cube, target)) - 0.1 (not grasped) (dense) or 0 / -1 (sparse)."""
+        if self.reward_type == "sparse":
+            return sparse_reward(self.success(backend))
         cp, _ = backend.body_pose(self.cube)
         tp, _ = backend.body_pose(self.target)
         ep, _ = backend.body_pose(EE_LINK)
-        reach = 1 - np.tanh(10 * np.linalg.norm(ep - cp))
-        grasp = float(self._grasped(backend))
-        place = 1 - np.tanh(10 * np.linalg.norm(cp - tp))
-        return float(0.25 * reach + 0.25 * grasp + 0.5 * grasp * place)
+        missing_grasp = 0.0 if self._grasped(backend) else 0.1
+        return -float(np.linalg.norm(ep - cp) + np.linalg.norm(cp - tp) + missing_grasp)
 
     def expert(self) -> PickPlaceExpert:
         """Return a fresh scripted expert."""

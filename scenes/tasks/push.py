@@ -2,38 +2,70 @@
 
 Observation ``object`` (13,): cube position (3), cube quaternion wxyz (4), goal position (3),
 cube-minus-end-effector (3). Success: the cube's xy centre is within ``success_threshold`` (3 cm) of the
-goal's xy centre. Reward (dense, in [0, 1]): 1 on success, else 0.2 * reach + 0.8 * place where
-reach = 1 - tanh(10 d(ee, cube)) and place = 1 - tanh(5 d_xy(cube, goal)); it is < 0.89 off success.
+goal's xy centre. Reward (task parameter ``reward_type``, default "dense"): dense = -(d(ee, cube) +
+d_xy(cube, goal)) in metres, staged but linear: the first term leads the tool to the cube, the second rewards every
+centimetre the cube moves toward the goal (<= 0; about -0.55 at the start; slope 1 everywhere in the workspace);
+sparse = 0 on success, -1 otherwise (panda-gym's convention, for HER).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from pydantic import Field, model_validator
 
 from scenes.spec import SceneSpec
+from scenes.tasks.base import reward_type, sparse_reward
+from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from sim.backend import EE_LINK, Backend
 
-DEFAULTS = {
-    "cube": "cube",
-    "goal": "goal",
-    "cube_region": [[0.42, -0.12], [0.56, 0.12]],
-    "goal_region": [[0.40, -0.22], [0.64, 0.22]],
-    "min_distance": 0.10,
-    "max_distance": 0.22,
-    "cube_yaw_range": 0.5,
-    "success_threshold": 0.03,
-}
 UP = np.array([1.0, 0.0, 0.0, 0.0])
+
+
+class PushParams(RewardParams):
+    """``task.params`` of push (lengths in metres, angles in radians)."""
+
+    cube: ObjectName = Field("cube", description="the free, colliding box to push")
+    goal: ObjectName = Field("goal", description="the fixed marker placed at the goal")
+    cube_region: Region2 = ((0.42, -0.12), (0.56, 0.12))
+    goal_region: Region2 = ((0.40, -0.22), (0.64, 0.22))
+    min_distance: Length = Field(0.10, ge=0, description="goal xy distance from the cube: at least (200 redraws)")
+    max_distance: Length = Field(0.22, ge=0, description="... and at most")
+    cube_yaw_range: Number = Field(0.5, ge=0, le=2 * math.pi, description="cube yaw uniform in +-range")
+    success_threshold: Length = Field(0.03, gt=0)
+
+    @model_validator(mode="after")
+    def _distances(self) -> PushParams:
+        if self.max_distance < self.min_distance:
+            raise ValueError(f"max_distance: must be >= min_distance ({self.min_distance:g})")
+        return self
 
 
 class PushTask:
     """Reward, success, placement and expert for pushing a cube onto a goal disc."""
 
     name = "push"
+    Params = PushParams
+
+    @staticmethod
+    def required_objects(params: PushParams) -> tuple[str, ...]:
+        """Return the objects the task needs: the cube and the goal."""
+        return params.cube, params.goal
+
+    @staticmethod
+    def object_needs(params: PushParams) -> tuple[ObjectNeed, ...]:
+        """Return what the task relies on in its objects (checked before any engine starts)."""
+        return (
+            ObjectNeed("cube", params.cube, "the robot pushes it and the expert plans with its edge length",
+                       fixed=False, collide=True, shapes=("box",)),
+            ObjectNeed("goal", params.goal, "the task places it each episode", fixed=True),
+        )
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
-        self.p = {**DEFAULTS, **spec.task.params}
+        self.reward_type = reward_type(spec)
+        self.p = parse_params(spec, PushParams)
         self.cube = self.p["cube"]
         self.goal = self.p["goal"]
         self.rest_z = spec.object(self.cube).pose.pos[2]
@@ -70,14 +102,12 @@ class PushTask:
         return self._goal_distance(backend) < self.p["success_threshold"]
 
     def reward(self, backend: Backend) -> float:
-        """Return the dense reward (1 exactly on success)."""
-        if self.success(backend):
-            return 1.0
+        """Return -(d(ee, cube) + d_xy(cube, goal)) (dense) or 0 on success / -1 otherwise (sparse)."""
+        if self.reward_type == "sparse":
+            return sparse_reward(self.success(backend))
         cp, _ = backend.body_pose(self.cube)
         ep, _ = backend.body_pose(EE_LINK)
-        reach = 1.0 - np.tanh(10.0 * np.linalg.norm(ep - cp))
-        place = 1.0 - np.tanh(5.0 * self._goal_distance(backend))
-        return float(0.2 * reach + 0.8 * place)
+        return -float(np.linalg.norm(ep - cp) + self._goal_distance(backend))
 
     def expert(self) -> PushExpert:
         """Return a fresh scripted expert."""

@@ -2,31 +2,50 @@
 
 Observation ``object`` (6,): target position (3), target-minus-end-effector (3).
 Success: the end effector is within ``success_threshold`` (2 cm) of the target.
-Reward (dense, in [0, 1]): 1 on success, else 1 - tanh(10 d(ee, target)), which is < 0.81 off success.
+Reward (task parameter ``reward_type``, default "dense"): dense = -d(ee, target) in metres (<= 0, -0.2 to
+-0.4 at the start pose, > -0.02 on success; the slope is 1 everywhere, unlike a tanh that is flat beyond ~15 cm);
+sparse = 0 on success, -1 otherwise (panda-gym's convention, for HER).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pydantic import Field
 
 from scenes.spec import SceneSpec
+from scenes.tasks.base import reward_type, sparse_reward
+from scenes.tasks.params import Length, ObjectName, ObjectNeed, Region3, RewardParams, parse_params
 from sim.backend import EE_LINK, Backend
 
-DEFAULTS = {
-    "target": "target",
-    "target_region": [[0.35, -0.25, 0.45], [0.65, 0.25, 0.70]],
-    "success_threshold": 0.02,
-}
+
+class ReachParams(RewardParams):
+    """``task.params`` of reach (metres)."""
+
+    target: ObjectName = Field("target", description="the fixed marker placed at the goal point")
+    target_region: Region3 = ((0.35, -0.25, 0.45), (0.65, 0.25, 0.70))
+    success_threshold: Length = Field(0.02, gt=0)
 
 
 class ReachTask:
     """Reward, success, placement and expert for reaching a point."""
 
     name = "reach"
+    Params = ReachParams
+
+    @staticmethod
+    def required_objects(params: ReachParams) -> tuple[str, ...]:
+        """Return the objects the task needs: the target."""
+        return (params.target,)
+
+    @staticmethod
+    def object_needs(params: ReachParams) -> tuple[ObjectNeed, ...]:
+        """Return what the task relies on in its objects (checked before any engine starts)."""
+        return (ObjectNeed("target", params.target, "the task places it in mid-air each episode", fixed=True),)
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
-        self.p = {**DEFAULTS, **spec.task.params}
+        self.reward_type = reward_type(spec)
+        self.p = parse_params(spec, ReachParams)
         self.target = self.p["target"]
 
     def reset(self, backend: Backend, rng: np.random.Generator) -> None:
@@ -50,10 +69,10 @@ class ReachTask:
         return self._distance(backend) < self.p["success_threshold"]
 
     def reward(self, backend: Backend) -> float:
-        """Return 1 on success, else 1 - tanh(10 * distance)."""
-        if self.success(backend):
-            return 1.0
-        return float(1.0 - np.tanh(10.0 * self._distance(backend)))
+        """Return -distance (dense) or 0 on success / -1 otherwise (sparse)."""
+        if self.reward_type == "sparse":
+            return sparse_reward(self.success(backend))
+        return -self._distance(backend)
 
     def expert(self) -> ReachExpert:
         """Return a fresh scripted expert."""

@@ -4,30 +4,40 @@ Observation ``object`` (17,): cube_a position (3), cube_a quaternion wxyz (4), c
 cube_b quaternion wxyz (4), cube_a-minus-end-effector (3).
 Success: cube_a's xy centre is within ``xy_threshold`` (2 cm) of cube_b's, the height difference is
 (size_a + size_b) / 2 within ``z_tolerance`` (1 cm), and no robot link touches cube_a (it was released and
-rests on cube_b by itself). Reward (dense, in [0, 1]): 1 on success, else 0.2 * reach + 0.2 * grasp +
-0.5 * held * place, where reach = 1 - tanh(10 d(ee, cube_a)), grasp = both fingers touch cube_a,
-held = grasp or cube_a is more than 1 cm above its resting height on the table, and
-place = 1 - tanh(10 d(cube_a, cube_b + [0, 0, (size_a + size_b) / 2])); it is at most 0.9 off success.
+rests on cube_b by itself). Reward (task parameter ``reward_type``, default "dense"), in metres:
+dense = -(d(ee, cube_a) + place + 0.1 * (1 - grasp)) until cube_a is placed, then -place, where
+place = d(cube_a, cube_b + [0, 0, (size_a + size_b) / 2]), grasp = both fingers touch cube_a and "placed" is the
+geometric part of success (xy and height within the thresholds, whether or not the robot still touches it): staged
+linear distances plus a 0.1 grasp bonus written as a penalty, so the reward stays <= 0 (about -0.65 at the start)
+and letting go of a placed cube costs nothing; sparse = 0 on success, -1 otherwise (panda-gym's convention).
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw
+from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
+from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from sim.backend import EE_LINK, Backend
 
-DEFAULTS = {
-    "cube_a": "cube_a",
-    "cube_b": "cube_b",
-    "cube_a_region": [[0.42, -0.15], [0.58, 0.15]],
-    "cube_b_region": [[0.42, -0.15], [0.58, 0.15]],
-    "min_separation": 0.10,
-    "cube_yaw_range": 0.6,
-    "xy_threshold": 0.02,
-    "z_tolerance": 0.01,
-}
+
+class StackParams(RewardParams):
+    """``task.params`` of stack (lengths in metres, angles in radians)."""
+
+    cube_a: ObjectName = Field("cube_a", description="the free, colliding box to pick and stack")
+    cube_b: ObjectName = Field("cube_b", description="the colliding box to stack it on (free or fixed)")
+    cube_a_region: Region2 = ((0.42, -0.15), (0.58, 0.15))
+    cube_b_region: Region2 = ((0.42, -0.15), (0.58, 0.15))
+    min_separation: Length = Field(0.10, ge=0, description="min xy distance of the cubes (200 redraws)")
+    cube_yaw_range: Number = Field(0.6, ge=0, le=2 * math.pi, description="both yaws uniform in +-range")
+    xy_threshold: Length = Field(0.02, gt=0)
+    z_tolerance: Length = Field(0.01, gt=0)
+
+
 FINGERS = {"panda_leftfinger", "panda_rightfinger"}
 
 
@@ -39,10 +49,27 @@ class StackTask:
     """Reward, success, placement and expert for stacking two cubes."""
 
     name = "stack"
+    Params = StackParams
+
+    @staticmethod
+    def required_objects(params: StackParams) -> tuple[str, ...]:
+        """Return the objects the task needs: cube_a and cube_b."""
+        return params.cube_a, params.cube_b
+
+    @staticmethod
+    def object_needs(params: StackParams) -> tuple[ObjectNeed, ...]:
+        """Return what the task relies on in its objects (checked before any engine starts)."""
+        return (
+            ObjectNeed("cube_a", params.cube_a, "the robot grasps it and the stacked height uses its size",
+                       fixed=False, collide=True, shapes=("box",)),
+            ObjectNeed("cube_b", params.cube_b, "cube_a rests on it and the stacked height uses its size",
+                       collide=True, shapes=("box",)),
+        )
 
     def __init__(self, spec: SceneSpec):
         self.spec = spec
-        self.p = {**DEFAULTS, **spec.task.params}
+        self.reward_type = reward_type(spec)
+        self.p = parse_params(spec, StackParams)
         self.a = self.p["cube_a"]
         self.b = self.p["cube_b"]
         oa, ob = spec.object(self.a), spec.object(self.b)
@@ -86,17 +113,19 @@ class StackTask:
         return not any(name.startswith("panda_") for name in self._touching_a(backend))
 
     def reward(self, backend: Backend) -> float:
-        """Return the staged dense reward (1 exactly on success)."""
-        if self.success(backend):
-            return 1.0
+        """Return the staged linear dense reward (<= 0) or 0 on success / -1 otherwise (sparse)."""
+        if self.reward_type == "sparse":
+            return sparse_reward(self.success(backend))
         ap, _ = backend.body_pose(self.a)
         bp, _ = backend.body_pose(self.b)
+        place = float(np.linalg.norm(ap - bp - np.array([0.0, 0.0, self.dz])))
+        placed = (np.linalg.norm((ap - bp)[:2]) < self.p["xy_threshold"]
+                  and abs(ap[2] - bp[2] - self.dz) < self.p["z_tolerance"])
+        if placed:
+            return -place
         ep, _ = backend.body_pose(EE_LINK)
-        reach = 1.0 - np.tanh(10.0 * np.linalg.norm(ep - ap))
-        grasp = float(FINGERS <= self._touching_a(backend))
-        held = float(grasp > 0 or ap[2] > self.rest_a + 0.01)
-        place = 1.0 - np.tanh(10.0 * np.linalg.norm(ap - bp - np.array([0.0, 0.0, self.dz])))
-        return float(0.2 * reach + 0.2 * grasp + 0.5 * held * place)
+        missing_grasp = 0.0 if FINGERS <= self._touching_a(backend) else 0.1
+        return -float(np.linalg.norm(ep - ap) + place + missing_grasp)
 
     def expert(self) -> StackExpert:
         """Return a fresh scripted expert."""

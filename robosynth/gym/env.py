@@ -1,0 +1,128 @@
+"""Gymnasium environments over the same scenes, e.g. ``robosynth/PickPlace-v0`` (ids in ``registration``).
+
+``gymnasium.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode="state"|"rgbd",
+render_mode="rgb_array")``. Seeding follows Gymnasium: ``reset(seed=s)`` re-seeds ``self.np_random``,
+from which each episode's task and randomization streams are drawn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+
+class RobosynthEnv(gym.Env):
+    """A robosynth scene as a Gymnasium environment (one engine world per instance)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
+
+    def __init__(self, scene: str = "pick_place", backend: str = "mujoco", obs_mode: str = "state",
+                 render_mode: str | None = None, cameras: list[str] | None = None, quality: str = "fast",
+                 randomization: str | None = None, resolution: tuple[int, int] | None = None,
+                 reward_type: str | None = None):
+        from randomization.config import load_randomization
+        from scenes.loader import load_scene
+        from scenes.runtime import Simulation
+        from sim.errors import InputError
+
+        if obs_mode not in ("state", "rgbd"):
+            raise InputError(f"obs_mode must be 'state' or 'rgbd', got '{obs_mode}'")
+        if render_mode not in (None, "rgb_array"):
+            raise InputError(f"render_mode must be None or 'rgb_array', got '{render_mode}'")
+        spec = load_scene(scene)
+        if reward_type is not None:  # "dense" | "sparse": overrides the scene's task parameter (see docs/tasks.md)
+            spec = spec.model_copy(update={"task": spec.task.model_copy(
+                update={"params": {**spec.task.params, "reward_type": reward_type}})})
+        if resolution is not None:
+            w, h = resolution
+            spec = spec.model_copy(update={"cameras": tuple(
+                c.model_copy(update={"width": int(w), "height": int(h)}) for c in spec.cameras)})
+        self.scene_spec = spec
+        self.obs_mode = obs_mode
+        self.render_mode = render_mode
+        self.quality = quality
+        self.cam_names = list(cameras) if cameras is not None else [c.name for c in spec.cameras][:1]
+        self._rand_cfg = load_randomization(randomization, spec)
+        self.sim = Simulation(spec, backend)
+        self._renderer = None
+        self.action_space = spaces.Box(-1.0, 1.0, (self.sim.controller.action_dim,), dtype=np.float32)
+        self.observation_space = self._make_obs_space()
+        self._perturb = None
+        self._sensor_rng = None
+        self._params = None
+        self.last_frames: dict = {}  # the Frames behind the last rgbd observation (for recording wrappers)
+        self.episode_seed: int | None = None
+
+    # -- spaces ---------------------------------------------------------------------------------------
+    def _make_obs_space(self) -> spaces.Dict:
+        probe = self.sim.observe()
+        d: dict[str, spaces.Space] = {
+            k: spaces.Box(-np.inf, np.inf, v.shape, dtype=np.float32) for k, v in probe.items()
+        }
+        if self.obs_mode == "rgbd":
+            for name in self.cam_names:
+                cam = self.scene_spec.camera(name)
+                d[f"{name}_image"] = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
+                d[f"{name}_depth"] = spaces.Box(0.0, cam.far, (cam.height, cam.width, 1), dtype=np.float32)
+        return spaces.Dict(d)
+
+    def _scene_renderer(self):
+        if self._renderer is None:
+            from renderers.sensors import SceneRenderer
+
+            self._renderer = SceneRenderer(self.sim.backend, self.scene_spec, self.quality)
+        return self._renderer
+
+    def _obs(self, low: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        obs = {k: np.asarray(v, np.float32) for k, v in low.items()}
+        if self.obs_mode == "rgbd":
+            from randomization.apply import apply_sensor_noise
+
+            frames = apply_sensor_noise(self._scene_renderer().render(self.cam_names), self._params,
+                                        self._sensor_rng)
+            for name, f in frames.items():
+                obs[f"{name}_image"] = f.rgb
+                obs[f"{name}_depth"] = f.depth[..., None].astype(np.float32)
+            self.last_frames = frames
+        return obs
+
+    # -- gym API ----------------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        """Start a new episode; returns (obs, info)."""
+        super().reset(seed=seed)
+        from randomization.apply import begin_episode
+        from randomization.params import sample_episode_params
+
+        episode_seed = int(self.np_random.integers(0, 2**62))
+        self.episode_seed = episode_seed
+        self._params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
+        renders = self.obs_mode == "rgbd" or self.render_mode == "rgb_array"
+        low, self._perturb, self._sensor_rng = begin_episode(
+            self.sim, self._scene_renderer() if renders else None, self._params, episode_seed, 0)
+        return self._obs(low), {"episode_seed": episode_seed}
+
+    def step(self, action):
+        """Apply one action; returns (obs, reward, terminated, truncated, info)."""
+        a = np.asarray(action, dtype=np.float64)
+        r = self.sim.step(self._perturb.effective(a) if self._perturb is not None else a)
+        if r.info.get("failure_reason") and not r.obs:
+            return self._obs(self.sim.observe()), 0.0, True, False, dict(r.info)
+        return self._obs(r.obs), float(r.reward), bool(r.terminated), bool(r.truncated), dict(r.info)
+
+    def render(self):
+        """Return the first camera's RGB image (render_mode 'rgb_array')."""
+        if self.render_mode != "rgb_array":
+            return None
+        return self._scene_renderer().render(self.cam_names[:1])[self.cam_names[0]].rgb
+
+    def close(self) -> None:
+        """Release the renderer and the engine."""
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None
+        if getattr(self, "sim", None) is not None:
+            self.sim.close()
+            self.sim = None
