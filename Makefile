@@ -24,6 +24,8 @@ test:
 
 lint:
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench:
 	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md

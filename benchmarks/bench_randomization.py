@@ -38,8 +38,8 @@ DISTRACTORS = {"count": {"dist": "choice", "values": [2]}, "meshes": [0, 1, 2, 3
 
 def configs(spec):
     """Return (full preset, full preset + distractors) validated for ``spec``."""
-    from randomization.config import validate_randomization
-    from randomization.presets import preset, preset_dict
+    from randomization.load import preset, validate_randomization
+    from randomization.presets import preset_dict
 
     data = preset_dict("full", spec)
     data["placement"] = {**data.get("placement", {}), "distractors": DISTRACTORS}
@@ -107,7 +107,7 @@ def _timed(fn) -> float:
 
 def bench_episode(engine: str, cameras: tuple[str, ...], episodes: int) -> tuple[float, float]:
     """Return (seconds per episode, mean steps) of EpisodeRunner.run with the full preset."""
-    from randomization.presets import preset
+    from randomization.load import preset
     from robosynth.generate.recording import EpisodeRunner, RecordingOptions
     from scenes.loader import load_scene
 

@@ -12,7 +12,6 @@ Field conventions (docs/randomization.md):
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -399,67 +398,3 @@ def check_against_scene(cfg: RandomizationConfig, spec: SceneSpec, prefix: str =
     _check_placement(cfg.placement, spec, f"{prefix}.placement")
     _check_robot_action(cfg, prefix)
     _check_sensor(cfg.sensor, spec, f"{prefix}.sensor")
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for k, v in over.items():
-        if v is None:  # null switches the preset's entry off
-            out.pop(k, None)
-        elif isinstance(v, dict) and isinstance(out.get(k), dict) and "dist" not in v:
-            out[k] = _merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def validate_randomization(cfg_dict: Any, spec: SceneSpec,
-                           prefix: str = "randomization") -> RandomizationConfig:
-    """Return the validated config for a plain dict (``preset: NAME`` merges overrides onto a preset)."""
-    if cfg_dict is None:
-        return RandomizationConfig()
-    if isinstance(cfg_dict, RandomizationConfig):
-        check_against_scene(cfg_dict, spec, prefix)
-        return cfg_dict
-    if not isinstance(cfg_dict, dict):
-        raise SceneError(f"{prefix}: must be a mapping, got {type(cfg_dict).__name__}")
-    data = dict(cfg_dict)
-    if "preset" in data:
-        from randomization.presets import PRESETS, preset
-
-        name = data.pop("preset")
-        if name not in PRESETS:
-            raise SceneError(f"{prefix}.preset: unknown preset {name!r} (one of {', '.join(PRESETS)})")
-        data = _merge(preset(name, spec).to_dict(), data)
-    try:
-        cfg = RandomizationConfig.model_validate(data)
-    except ValidationError as err:
-        raise SceneError(format_error(err, prefix)) from None
-    check_against_scene(cfg, spec, prefix)
-    return cfg
-
-
-def load_randomization(ref: str | Path | None, spec: SceneSpec) -> RandomizationConfig:
-    """Return the config for a preset name or a YAML file path; None uses the scene's own section."""
-    from randomization.presets import PRESETS, preset
-
-    if ref is None:
-        return validate_randomization(spec.randomization, spec)
-    ref_s = str(ref)
-    if ref_s in PRESETS:
-        return preset(ref_s, spec)
-    path = Path(ref_s)
-    if not path.is_file():
-        if path.suffix.lower() not in (".yaml", ".yml", ".json"):
-            raise SceneError(f"unknown randomization preset '{ref_s}' (presets: {', '.join(PRESETS)}; "
-                             f"or give a YAML file)")
-        raise SceneError(f"randomization file '{ref_s}' does not exist")
-    from scenes.loader import load_yaml_file
-
-    try:
-        data = load_yaml_file(path)
-    except SceneError as exc:
-        raise SceneError(str(exc).replace("scene file", "randomization file")) from None
-    if isinstance(data, dict) and set(data) == {"randomization"}:
-        data = data["randomization"]
-    return validate_randomization(data, spec, prefix="randomization")

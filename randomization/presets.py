@@ -13,7 +13,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from randomization.config import RandomizationConfig
 from scenes.spec import SceneSpec
 from sim.errors import SceneError
 
@@ -105,13 +104,6 @@ def preset_dict(name: str, spec: SceneSpec) -> dict[str, Any]:
     for part in PRESETS[name]:
         out.update(part(spec))
     return out
-
-
-def preset(name: str, spec: SceneSpec) -> RandomizationConfig:
-    """Return the validated RandomizationConfig of preset ``name`` for ``spec``."""
-    from randomization.config import validate_randomization
-
-    return validate_randomization(preset_dict(name, spec), spec, prefix=f"preset {name}")
 
 
 PRESETS: dict[str, tuple[Callable[[SceneSpec], dict[str, Any]], ...]] = {

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
+from renderers.calibration import load_calibration
 from scenes.spec import SceneSpec
+from scenes.tasks import validate_task
+from scenes.validation import format_validation_error
 from sim.assets import resolve_asset
 from sim.errors import InputError, SceneError
 
@@ -22,43 +24,6 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 
-def _format_loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith(("function-", "tuple[")):
-            continue
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "scene"
-
-
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*(?:\[\d+\])*"
-_SUBFIELD = re.compile(rf"^({_IDENT}(?:\.{_IDENT})*): (.+)$")
-
-
-def format_validation_error(err: ValidationError) -> str:
-    """Return one line naming the first bad field, e.g. ``objects[2].size: must be > 0``."""
-    e = err.errors()[0]
-    loc = _format_loc(tuple(e.get("loc", ())))
-    msg = e.get("msg", "invalid")
-    msg = msg.removeprefix("Value error, ")
-    if e.get("type") == "extra_forbidden":
-        msg = "unknown field"
-    if e.get("type") == "greater_than":
-        msg = f"must be > {e['ctx']['gt']}"
-    if e.get("type") == "greater_than_equal":
-        msg = f"must be >= {e['ctx']['ge']}"
-    if e.get("type") == "less_than_equal":
-        msg = f"must be <= {e['ctx']['le']}"
-    m = _SUBFIELD.match(msg) if e.get("type") == "value_error" else None
-    if m:  # a model validator named the field itself: "objects[0]" + "size: ..." -> "objects[0].size: ..."
-        sub, msg = m.group(1), m.group(2)
-        loc = sub if loc == "scene" else loc + ("" if sub.startswith("[") else ".") + sub
-    return f"{loc}: {msg}"
-
-
 def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
     """Validate a plain dict into a SceneSpec and check that every asset resolves."""
     if not isinstance(data, dict):
@@ -69,30 +34,21 @@ def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
         raise SceneError(format_validation_error(err)) from None
     check_assets(spec, source_dir)
     spec = apply_calibrations(spec, source_dir)
-    check_scene(spec)
+    check_scene(spec, source_dir)
     return spec
 
 
-def check_scene(spec: SceneSpec) -> None:
-    """Raise SceneError unless the scene's task and randomization section fit its objects.
-
-    The task check (``scenes.tasks.validate_task``): typed ``task.params``, the objects the task needs exist
-    and have the properties it relies on. The ``randomization:`` section: every name it targets exists.
-    """
-    from scenes.tasks import validate_task
-
-    validate_task(spec)
-    if spec.randomization is not None:
-        from randomization.config import validate_randomization
-
-        validate_randomization(spec.randomization, spec)
+def check_scene(spec: SceneSpec, source_dir: Path | None = None) -> None:
+    """Raise SceneError unless the scene's task fits its objects (``scenes.tasks.validate_task``): typed
+    ``task.params``, the objects the task needs exist and have the properties it relies on. The scene's
+    ``randomization:`` section is checked by ``randomization.load.load_scene_randomized`` (a layer above)."""
+    validate_task(spec, source_dir)
 
 
 def apply_calibrations(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
     """Return ``spec`` with K, distortion, width and height of calibrated cameras read from their files."""
     if not any(c.calibration for c in spec.cameras):
         return spec
-    from renderers.calibration import load_calibration
 
     cams = []
     for i, cam in enumerate(spec.cameras):
@@ -145,6 +101,11 @@ def load_yaml_file(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise SceneError(f"scene file '{path}' is not valid YAML{where}: {first}") from None
+
+
+def scene_dir(ref: str | Path) -> Path:
+    """Return the folder a scene's relative asset paths and task modules are resolved against."""
+    return BUILTIN_DIR if str(ref) in builtin_names() else Path(ref).resolve().parent
 
 
 def load_scene(ref: str | Path) -> SceneSpec:

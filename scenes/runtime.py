@@ -40,7 +40,7 @@ class Simulation:
         self.backend: Backend = make_backend(backend) if isinstance(backend, str) else backend
         self.backend.build(spec, scene_dir)
         self.controller = Controller(spec.robot)
-        self.task = make_task(spec)
+        self.task = make_task(spec, scene_dir)
         self.substeps = spec.physics.substeps
         self.t = 0
 

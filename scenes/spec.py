@@ -165,9 +165,15 @@ class CameraSpec(Frozen):
 
 
 class TaskSpec(Frozen):
-    """The task: a registered name plus its parameters."""
+    """The task: a registered name (or ``module:TaskClass`` of your own) plus its parameters."""
 
-    name: Literal["pick_place", "reach", "push", "stack", "clutter", "none"] = "pick_place"
+    name: str = Field(
+        "pick_place", min_length=1, max_length=200,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$",
+        description="a registered task (built-in: pick_place, reach, push, stack, clutter; none for no task) or "
+        "'module:TaskClass' / 'module:registered_name' of your own (the module is imported from the scene's "
+        "folder or sys.path; see docs/tasks.md)",
+    )
     horizon: int = Field(200, ge=1, le=100_000)
     params: dict[str, Any] = Field(default_factory=dict)
 

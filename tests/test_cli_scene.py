@@ -257,11 +257,11 @@ def test_unexpected_error_is_one_line_exit_1_traceback_only_with_debug(run_pytho
     code = textwrap.dedent(
         """
         import sys
-        import scenes.loader
+        import randomization.load
         from robosynth.cli import invoke
         def boom(ref):
             raise ZeroDivisionError("kaboom")
-        scenes.loader.load_scene = boom
+        randomization.load.load_scene = boom
         sys.exit(invoke(["validate", "pick_place", "-b", "mujoco"]))
         """
     )
@@ -277,11 +277,11 @@ def test_keyboard_interrupt_exits_130(run_python) -> None:
     code = textwrap.dedent(
         """
         import sys
-        import scenes.loader
+        import randomization.load
         from robosynth.cli import invoke
         def interrupted(ref):
             raise KeyboardInterrupt
-        scenes.loader.load_scene = interrupted
+        randomization.load.load_scene = interrupted
         sys.exit(invoke(["validate", "pick_place"]))
         """
     )

@@ -10,7 +10,7 @@ import h5py
 import numpy as np
 import pytest
 
-from randomization.config import load_randomization
+from randomization.load import load_randomization
 from robosynth.dataset import (
     EpisodeRecord,
     canonical_record,

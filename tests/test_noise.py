@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
+from randomization.load import preset
 from randomization.params import sample_episode_params
-from randomization.presets import preset
 from renderers.noise import (
     SensorModel,
     add_depth_noise,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from randomization.apply import ARM_DAMPING, EpisodePerturbation, apply_params, apply_sensor_noise
-from randomization.config import validate_randomization
+from randomization.load import validate_randomization
 from randomization.params import EpisodeParams, sample_episode_params
 from randomization.seeding import stream
 from renderers.camera import project

@@ -9,14 +9,15 @@ import numpy as np
 import pytest
 import yaml
 
-from randomization.config import RandomizationConfig, load_randomization, validate_randomization
+from randomization.config import RandomizationConfig
+from randomization.load import load_randomization, preset, validate_randomization
 from randomization.params import (
     EpisodeParams,
     apply_to_spec,
     footprint_radius,
     sample_episode_params,
 )
-from randomization.presets import PRESETS, preset
+from randomization.presets import PRESETS
 from randomization.seeding import episode_seed_sequence, purpose_id, stream
 from scenes.loader import builtin_names, load_scene, scene_from_dict
 from sim.assets import resolve_asset

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from randomization.apply import apply_params
-from randomization.config import validate_randomization
+from randomization.load import preset, validate_randomization
 from randomization.params import EpisodeParams
-from randomization.presets import preset
 from randomization.seeding import stream
 from robosynth.dataset import episode_checksum
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions

@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from randomization.load import load_scene_randomized
 from robosynth.cli import invoke
 from scenes.loader import BUILTIN_DIR, builtin_names, load_scene, scene_from_dict
-from scenes.tasks import TASKS, make_task, task_class, task_params, validate_task
+from scenes.tasks import make_task, registered_tasks, task_class, task_params, validate_task
 from sim.errors import InputError, SceneError
 
 
@@ -180,7 +181,7 @@ def test_bad_task_scene_is_refused_by_validate_and_generate(capsys, tmp_path: Pa
         assert "internal error" not in out.err and "Traceback" not in out.err
     assert not (tmp_path / "ds").exists() or not any((tmp_path / "ds").rglob("*.hdf5"))
     with pytest.raises(SceneError):
-        load_scene(path)
+        load_scene_randomized(path)  # the scene as the application loads it (its randomization section too)
 
 
 def test_bad_task_scene_fails_before_any_engine_starts(run_python, tmp_path: Path) -> None:
@@ -242,7 +243,7 @@ OLD_DEFAULTS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", sorted(registered_tasks()))
 def test_defaults_are_the_old_values(name: str) -> None:
     fields = task_class(name).Params.model_fields
     for key, value in OLD_DEFAULTS[name].items():

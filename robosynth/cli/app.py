@@ -106,7 +106,7 @@ def invoke(argv: list[str] | None = None) -> int:
     except click_exception_types() as exc:  # usage errors: unknown option, missing argument, ...
         print_error(_usage_message(exc))
         return EXIT_BAD_INPUT
-    except (KeyboardInterrupt, *click_abort_types()):
+    except _interrupt_types():
         sys.stderr.write(f"\n{PROG}: interrupted\n")
         return EXIT_INTERRUPTED
     except OSError as exc:
@@ -116,6 +116,11 @@ def invoke(argv: list[str] | None = None) -> int:
         return _internal_error(exc)
     except Exception as exc:
         return _internal_error(exc)
+
+
+def _interrupt_types() -> tuple[type[BaseException], ...]:
+    """Return the exceptions that mean Ctrl-C: KeyboardInterrupt and click/typer's Abort."""
+    return (KeyboardInterrupt, *click_abort_types())
 
 
 def _usage_message(exc: BaseException) -> str:

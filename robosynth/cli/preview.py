@@ -13,7 +13,8 @@ from sim.errors import InputError
 
 def preview_cmd(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="dataset directory or .hdf5 file")] = None,
-    out: Annotated[str, typer.Option("--out", "-o", help="output .png/.jpg (.mp4 for a dataset PATH)")] = ...,
+    *,  # keyword-only from here, so the required --out needs no placeholder default
+    out: Annotated[str, typer.Option("--out", "-o", help="output .png/.jpg (.mp4 for a dataset PATH)")],
     scene: Annotated[str | None, typer.Option("--scene", help="preview a scene's cameras instead of a dataset")] = None,
     backend: BackendOpt = "mujoco",
     quality: Annotated[str, typer.Option("--quality", help="render preset: fast, default, high")] = "default",
@@ -26,11 +27,11 @@ def preview_cmd(
     from renderers.camera import parse_resolution
     from robosynth.viz import preview
 
-    if (path is None) == (scene is None):
-        raise InputError("give either a dataset PATH or --scene SCENE")
-    if scene is not None:
+    if scene is not None and path is None:
         res = None if resolution is None else parse_resolution(resolution)
         written = preview.preview_scene(scene, resolve_backends(backend), out, quality, res, seed)
-    else:
+    elif path is not None and scene is None:
         written = preview.preview_dataset(path, out, episodes, frames)
+    else:
+        raise InputError("give either a dataset PATH or --scene SCENE")
     out_console().print(f"wrote {written}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -23,17 +24,31 @@ BackendOpt = Annotated[
 
 
 def scenes_cmd() -> None:
-    """List the built-in scenes with their task and a one-line description."""
+    """List the built-in scenes and the registered tasks (with their Gymnasium ids)."""
+    from robosynth.gym.registration import GENERIC_ID
     from scenes.loader import builtin_names, load_scene
+    from scenes.tasks import registered_tasks
 
     table = Table(title="built-in scenes", title_justify="left")
     table.add_column("scene", style="bold", no_wrap=True)
     table.add_column("task", no_wrap=True)
+    table.add_column("gym id", no_wrap=True)
     table.add_column("description")
+    tasks = registered_tasks()
     for name in builtin_names():
         spec = load_scene(name)
-        table.add_row(name, spec.task.name, spec.description)
+        entry = tasks.get(spec.task.name)
+        gym_id = entry.gym_id if entry is not None and entry.scene == name and entry.gym_id else GENERIC_ID
+        table.add_row(name, spec.task.name, gym_id, spec.description)
     out_console().print(table)
+    tasks_table = Table(title="registered tasks (scene task.name; your own: 'module:TaskClass')",
+                        title_justify="left")
+    tasks_table.add_column("task", style="bold", no_wrap=True)
+    tasks_table.add_column("built-in scene", no_wrap=True)
+    tasks_table.add_column("description")
+    for entry in tasks.values():
+        tasks_table.add_row(entry.name, entry.scene or "-", entry.description)
+    out_console().print(tasks_table)
 
 
 def schema_cmd() -> None:
@@ -45,13 +60,13 @@ def schema_cmd() -> None:
     sys.stdout.write(json.dumps(SceneSpec.model_json_schema(), indent=2) + "\n")
 
 
-def _compile_info(spec: SceneSpec, backend: str) -> WorldInfo:
+def _compile_info(spec: SceneSpec, backend: str, folder: Path) -> WorldInfo:
     """Return what ``backend`` compiles ``spec`` into, closing the engine afterwards."""
     from sim.backend import make_backend
 
     world = make_backend(backend)
     try:
-        world.build(spec)
+        world.build(spec, folder)
         return world.info()
     finally:
         world.close()
@@ -82,10 +97,11 @@ def _info_table(spec: SceneSpec, info: WorldInfo) -> Table:
 
 def validate_cmd(scene: SceneArg, backend: BackendOpt = "all") -> None:
     """Validate a scene and compile it on the backend(s); print bodies, joints, actuators, cameras."""
-    from scenes.loader import load_scene
+    from randomization.load import load_scene_randomized
+    from scenes.loader import scene_dir
 
     backends = resolve_backends(backend)  # flags first: nothing is loaded for a bad --backend
-    spec = load_scene(scene)  # invalid scenes fail here, before any engine starts
+    spec, _ = load_scene_randomized(scene)  # invalid scenes fail here, before any engine starts
     console = out_console()
     console.print(
         f"scene '{spec.name}' is valid: objects {len(spec.objects)}, cameras {len(spec.cameras)}, "
@@ -93,4 +109,4 @@ def validate_cmd(scene: SceneArg, backend: BackendOpt = "all") -> None:
         f"control dt {spec.physics.control_dt:g} s"
     )
     for name in backends:
-        console.print(_info_table(spec, _compile_info(spec, name)))
+        console.print(_info_table(spec, _compile_info(spec, name, scene_dir(scene))))

@@ -6,7 +6,7 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import h5py
@@ -128,7 +128,7 @@ def read_episode(path_or_group: str | os.PathLike[str] | h5py.Group,
         return read_demo(demo_group(f, name))
 
 
-def iter_episodes(path: str | os.PathLike[str]) -> Iterator[EpisodeRecord]:
+def iter_episodes(path: str | os.PathLike[str]) -> Generator[EpisodeRecord, None, None]:
     """Yield every episode of a file (sorted demos) or of a dataset directory (sorted episode files)."""
     p = Path(path)
     if p.is_dir():

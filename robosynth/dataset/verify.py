@@ -74,7 +74,7 @@ def _verify_dir(d: Path) -> list[str]:
             linked = set(demo_names(f["data"]))
     except DatasetError as exc:
         return [*problems, str(exc)]
-    if missing := sorted({f"demo_{i}" for i in files} - linked, key=demo_number):
+    if missing := sorted({f"demo_{i}" for i in files} - linked, key=lambda n: demo_number(n) or 0):
         problems.append(f"{INDEX_FILENAME}: episodes not in the index: {', '.join(missing[:10])}")
     return problems
 

@@ -98,7 +98,8 @@ def _run_ray(job: Job, out: str, indices: list[int], workers: int, on_retry: Ret
             pending[actor.run.remote(job, out, index)] = (actor, index)
 
     for _ in range(max(1, min(workers, len(indices)))):
-        submit(_Worker.remote())
+        # ray.remote turns the class into an ActorClass at run time; ray's typing still says type[_Worker]
+        submit(_Worker.remote())  # type: ignore[attr-defined]
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1)
         actor, index = pending.pop(ready[0])
@@ -117,7 +118,7 @@ def _run_ray(job: Job, out: str, indices: list[int], workers: int, on_retry: Ret
                     on_retry(index, reason, attempts[index] + 1)
             ray.kill(actor, no_restart=True)
             if queue:
-                submit(_Worker.remote())
+                submit(_Worker.remote())  # type: ignore[attr-defined]  # ActorClass.remote (see above)
             continue
         submit(actor)
         yield result

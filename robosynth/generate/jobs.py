@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from randomization.config import RandomizationConfig, load_randomization
+from randomization.config import RandomizationConfig
+from randomization.load import load_scene_randomized
 from robosynth.dataset import episode_path, write_episode_file
 from robosynth.generate.directory import write_failed_marker
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from robosynth.generate.request import GenerateRequest, dataset_info
-from scenes.loader import BUILTIN_DIR, builtin_names, load_scene
+from scenes.loader import scene_dir as scene_folder
 from scenes.spec import SceneSpec
 from sim.backend import BACKENDS
 from sim.errors import InputError
@@ -34,13 +35,12 @@ def make_job(req: GenerateRequest) -> Job:
     """Validate a GenerateRequest (scene, backend, cameras, randomization) and return its Job."""
     if req.backend not in BACKENDS:
         raise InputError(f"unknown backend '{req.backend}' (choose from: {', '.join(BACKENDS)})")
-    spec = load_scene(req.scene)
+    spec, cfg = load_scene_randomized(req.scene, req.randomization)
     if req.resolution is not None:
         w, h = req.resolution
         spec = spec.model_copy(update={"cameras": tuple(c.model_copy(update={"width": w, "height": h})
                                                         for c in spec.cameras)})
-    scene_dir = str(BUILTIN_DIR) if req.scene in builtin_names() else str(Path(req.scene).resolve().parent)
-    cfg = load_randomization(req.randomization, spec)
+    scene_dir = str(scene_folder(req.scene))
     job = Job(req, spec.model_dump_json(), scene_dir, cfg.model_dump_json() if cfg is not None else None)
     EpisodeRunner(spec, _options(job), Path(scene_dir))  # validates camera names without building
     return job

@@ -97,6 +97,12 @@ class EpisodeRunner:
             self._model_xml = None
         return self._sim
 
+    def _current_world(self) -> Simulation:
+        """Return the world of the episode being recorded (RuntimeError when none is built)."""
+        if self._sim is None:
+            raise RuntimeError("EpisodeRunner: no world is built (record an episode with run() first)")
+        return self._sim
+
     def sample_params(self, dataset_seed: int, index: int) -> EpisodeParams:
         """Return the episode's sampled parameters (empty when randomization is off)."""
         if self.options.randomization is None:
@@ -147,7 +153,7 @@ class EpisodeRunner:
 
     def _record(self, buf: EpisodeBuffer, seed: int, index: int, params: EpisodeParams, success: bool,
                 reason: str) -> EpisodeRecord:
-        sim = self._sim
+        sim = self._current_world()
         obs, next_obs, cameras, final, dones = buf.arrays(self.options.depth_format)
         T = len(buf.actions)
         seg_ids = self._renderer.segmentation_ids if self._renderer is not None else {}
@@ -174,7 +180,7 @@ class EpisodeRunner:
     def _model_text(self) -> str:
         """Return the compiled model text of the current world (computed once per world)."""
         if self._model_xml is None:
-            self._model_xml = self._sim.backend.model_xml()
+            self._model_xml = self._current_world().backend.model_xml()
         return self._model_xml
 
     def close(self) -> None:

@@ -10,12 +10,13 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import cast
 
 from robosynth.dataset import DatasetInfo
+from scenes.tasks import gym_id_for_scene
 from sim.errors import InputError
 
-ENV_IDS = {"pick_place": "robosynth/PickPlace-v0", "reach": "robosynth/Reach-v0", "push": "robosynth/Push-v0",
-           "stack": "robosynth/Stack-v0", "clutter": "robosynth/Clutter-v0"}
+GENERIC_ENV_ID = "robosynth/Scene-v0"  # any scene, given as ``scene=`` (built-in name or YAML path)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ class GenerateRequest:
     randomization: str | None = None  # preset name or YAML path; None = the scene's own section
     depth_format: str = "metric"
     keep_failed: bool = False
-    compression: str = "gzip"
+    compression: str | None = "gzip"  # None = uncompressed (--compression none)
     train_ratio: float = 0.9
     max_steps: int | None = None
     indices: tuple[int, ...] | None = None  # None = all of 0..episodes-1; else sorted unique indices < episodes
@@ -89,19 +90,22 @@ RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "qualit
 
 
 def _show(name: str, value: object) -> str:
-    """Return a request value the way its flag is written ('agentview,wrist', '128x128', 'none', ...)."""
+    """Return a request value the way its flag is written ('agentview,wrist', '128x128', 'none', ...).
+
+    ``value`` is the GenerateRequest field ``name``, so its type follows from the name (the casts below).
+    """
     if name == "cameras":
-        return "all scene cameras" if value is None else ",".join(value) or "none"  # type: ignore[arg-type]
+        return "all scene cameras" if value is None else ",".join(cast("tuple[str, ...]", value)) or "none"
     if name == "resolution":
-        return "the scene's" if value is None else "x".join(map(str, value))  # type: ignore[arg-type]
+        return "the scene's" if value is None else "x".join(map(str, cast("tuple[int, int]", value)))
     if name == "train_ratio":
-        return f"{1.0 - float(value):g}"  # type: ignore[arg-type]
+        return f"{1.0 - float(cast(float, value)):g}"
     if name == "randomization":
         return "(the scene's own section)" if value is None else str(value)
     if name in ("compression", "max_steps"):
         return "none" if value is None else str(value)
     if name == "indices":
-        return "all" if value is None else ",".join(map(str, value))  # type: ignore[arg-type]
+        return "all" if value is None else ",".join(map(str, cast("tuple[int, ...]", value)))
     return str(value)
 
 
@@ -148,7 +152,7 @@ def reconcile_request(stored: GenerateRequest, given: GenerateRequest,
 
 def dataset_info(req: GenerateRequest) -> DatasetInfo:
     """Return the dataset-wide metadata (Gymnasium id and kwargs) of a request."""
-    env_name = ENV_IDS.get(req.scene, "robosynth/Scene-v0")
+    env_name = gym_id_for_scene(req.scene) or GENERIC_ENV_ID
     kwargs = {"scene": req.scene, "backend": req.backend, "obs_mode": "rgbd" if req.cameras != () else "state",
               "cameras": None if req.cameras is None else list(req.cameras), "quality": req.quality,
               "randomization": req.randomization}

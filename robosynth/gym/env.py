@@ -7,11 +7,17 @@ from which each episode's task and randomization streams are drawn.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+if TYPE_CHECKING:
+    from randomization.apply import EpisodePerturbation
+    from randomization.params import EpisodeParams
+    from renderers.sensors import Frame, SceneRenderer
+    from scenes.runtime import Simulation
 
 
 class RobosynthEnv(gym.Env):
@@ -23,8 +29,8 @@ class RobosynthEnv(gym.Env):
                  render_mode: str | None = None, cameras: list[str] | None = None, quality: str = "fast",
                  randomization: str | None = None, resolution: tuple[int, int] | None = None,
                  reward_type: str | None = None):
-        from randomization.config import load_randomization
-        from scenes.loader import load_scene
+        from randomization.load import load_scene_randomized
+        from scenes.loader import scene_dir
         from scenes.runtime import Simulation
         from sim.errors import InputError
 
@@ -32,7 +38,7 @@ class RobosynthEnv(gym.Env):
             raise InputError(f"obs_mode must be 'state' or 'rgbd', got '{obs_mode}'")
         if render_mode not in (None, "rgb_array"):
             raise InputError(f"render_mode must be None or 'rgb_array', got '{render_mode}'")
-        spec = load_scene(scene)
+        spec, self._rand_cfg = load_scene_randomized(scene, randomization)
         if reward_type is not None:  # "dense" | "sparse": overrides the scene's task parameter (see docs/tasks.md)
             spec = spec.model_copy(update={"task": spec.task.model_copy(
                 update={"params": {**spec.task.params, "reward_type": reward_type}})})
@@ -45,20 +51,26 @@ class RobosynthEnv(gym.Env):
         self.render_mode = render_mode
         self.quality = quality
         self.cam_names = list(cameras) if cameras is not None else [c.name for c in spec.cameras][:1]
-        self._rand_cfg = load_randomization(randomization, spec)
-        self.sim = Simulation(spec, backend)
-        self._renderer = None
-        self.action_space = spaces.Box(-1.0, 1.0, (self.sim.controller.action_dim,), dtype=np.float32)
+        sim = Simulation(spec, backend, scene_dir(scene))  # re-validates the task (reward_type override)
+        self.sim: Simulation | None = sim  # None once closed
+        self._renderer: SceneRenderer | None = None
+        self.action_space = spaces.Box(-1.0, 1.0, (sim.controller.action_dim,), dtype=np.float32)
         self.observation_space = self._make_obs_space()
-        self._perturb = None
-        self._sensor_rng = None
-        self._params = None
-        self.last_frames: dict = {}  # the Frames behind the last rgbd observation (for recording wrappers)
+        self._perturb: EpisodePerturbation | None = None
+        self._sensor_rng: np.random.Generator | None = None
+        self._params: EpisodeParams | None = None
+        self.last_frames: dict[str, Frame] = {}  # the Frames behind the last rgbd observation (for recording wrappers)
         self.episode_seed: int | None = None
+
+    def _live_sim(self) -> Simulation:
+        """Return the engine world (RuntimeError once the environment is closed)."""
+        if self.sim is None:
+            raise RuntimeError("the environment is closed")
+        return self.sim
 
     # -- spaces ---------------------------------------------------------------------------------------
     def _make_obs_space(self) -> spaces.Dict:
-        probe = self.sim.observe()
+        probe = self._live_sim().observe()
         d: dict[str, spaces.Space] = {
             k: spaces.Box(-np.inf, np.inf, v.shape, dtype=np.float32) for k, v in probe.items()
         }
@@ -69,11 +81,11 @@ class RobosynthEnv(gym.Env):
                 d[f"{name}_depth"] = spaces.Box(0.0, cam.far, (cam.height, cam.width, 1), dtype=np.float32)
         return spaces.Dict(d)
 
-    def _scene_renderer(self):
+    def _scene_renderer(self) -> SceneRenderer:
         if self._renderer is None:
             from renderers.sensors import SceneRenderer
 
-            self._renderer = SceneRenderer(self.sim.backend, self.scene_spec, self.quality)
+            self._renderer = SceneRenderer(self._live_sim().backend, self.scene_spec, self.quality)
         return self._renderer
 
     def _obs(self, low: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -81,9 +93,14 @@ class RobosynthEnv(gym.Env):
         if self.obs_mode == "rgbd":
             from randomization.apply import apply_sensor_noise
 
+            if self._params is None or self._sensor_rng is None:
+                raise RuntimeError("call reset() before observing an rgbd environment")
             frames = apply_sensor_noise(self._scene_renderer().render(self.cam_names), self._params,
                                         self._sensor_rng)
             for name, f in frames.items():
+                if f.rgb is None or f.depth is None:
+                    raise RuntimeError(f"camera '{name}' renders no {'rgb' if f.rgb is None else 'depth'} image "
+                                       "(see its modalities); obs_mode 'rgbd' needs both")
                 obs[f"{name}_image"] = f.rgb
                 obs[f"{name}_depth"] = f.depth[..., None].astype(np.float32)
             self.last_frames = frames
@@ -98,18 +115,20 @@ class RobosynthEnv(gym.Env):
 
         episode_seed = int(self.np_random.integers(0, 2**62))
         self.episode_seed = episode_seed
-        self._params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
+        params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
+        self._params = params
         renders = self.obs_mode == "rgbd" or self.render_mode == "rgb_array"
         low, self._perturb, self._sensor_rng = begin_episode(
-            self.sim, self._scene_renderer() if renders else None, self._params, episode_seed, 0)
+            self._live_sim(), self._scene_renderer() if renders else None, params, episode_seed, 0)
         return self._obs(low), {"episode_seed": episode_seed}
 
     def step(self, action):
         """Apply one action; returns (obs, reward, terminated, truncated, info)."""
+        sim = self._live_sim()
         a = np.asarray(action, dtype=np.float64)
-        r = self.sim.step(self._perturb.effective(a) if self._perturb is not None else a)
+        r = sim.step(self._perturb.effective(a) if self._perturb is not None else a)
         if r.info.get("failure_reason") and not r.obs:
-            return self._obs(self.sim.observe()), 0.0, True, False, dict(r.info)
+            return self._obs(sim.observe()), 0.0, True, False, dict(r.info)
         return self._obs(r.obs), float(r.reward), bool(r.terminated), bool(r.truncated), dict(r.info)
 
     def render(self):
@@ -123,6 +142,7 @@ class RobosynthEnv(gym.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        if getattr(self, "sim", None) is not None:
-            self.sim.close()
+        sim = getattr(self, "sim", None)  # absent when __init__ failed early
+        if sim is not None:
+            sim.close()
             self.sim = None

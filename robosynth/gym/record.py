@@ -8,7 +8,6 @@ rebuilds ``DIR/dataset.hdf5`` for robomimic-style readers. Images are recorded f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -25,15 +24,21 @@ class RecordEpisodes(gym.Wrapper):
         self.out = Path(out)
         self.index = int(start_index)
         self.compression = compression
-        self._buf: dict[str, Any] | None = None
+        self._buf: EpisodeBuffer | None = None  # the episode being recorded (None before reset / after a flush)
 
     @property
     def _core(self):
         return self.env.unwrapped
 
+    def _episode(self) -> EpisodeBuffer:
+        """Return the buffer of the episode being recorded (RuntimeError when none was started)."""
+        if self._buf is None:
+            raise RuntimeError("RecordEpisodes: call reset() to start an episode before step()")
+        return self._buf
+
     def _snapshot(self, obs: dict[str, np.ndarray]) -> None:
         core = self._core
-        self._buf.add_obs(obs, core.last_frames or {}, core.sim.backend.get_state(exact=False))
+        self._episode().add_obs(obs, core.last_frames or {}, core.sim.backend.get_state(exact=False))
 
     def reset(self, **kwargs):
         """Start a new recorded episode."""
@@ -48,7 +53,7 @@ class RecordEpisodes(gym.Wrapper):
     def step(self, action):
         """Step and record; writes the episode when it terminates or truncates."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        self._buf.add_step(np.asarray(action, np.float32), float(reward))
+        self._episode().add_step(np.asarray(action, np.float32), float(reward))
         self._snapshot(obs)
         if terminated or truncated:
             self._flush(bool(info.get("success", False)), info.get("failure_reason") or
@@ -56,7 +61,7 @@ class RecordEpisodes(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
     def _flush(self, success: bool, reason: str) -> None:
-        core, b = self._core, self._buf
+        core, b = self._core, self._episode()
         obs, next_obs, cameras, final, dones = b.arrays()
         spec, renderer = core.scene_spec, core._renderer
         rec = EpisodeRecord(

@@ -235,17 +235,17 @@ def _failures(eps: Sequence[Episode]) -> dict[str, Any]:
 
 def _coverage(eps: Sequence[Episode], images: dict[str, np.ndarray]) -> dict[str, Any]:
     """Return object-start and end-effector coverage statistics; draws the two top-down maps."""
-    with_obj = [e for e in eps if e.object0 is not None]
+    with_obj = [(e, e.object0) for e in eps if e.object0 is not None]  # (episode, its object's start)
     out: dict[str, Any] = {"object_initial": None, "eef": None}
     points: dict[str, np.ndarray] = {}
     markers: dict[str, str] = {}
-    for (b, ok), grp in itertools.groupby(sorted(with_obj, key=lambda e: (e.backend, not e.success)),
-                                          key=lambda e: (e.backend, e.success)):
+    for (b, ok), grp in itertools.groupby(sorted(with_obj, key=lambda eo: (eo[0].backend, not eo[0].success)),
+                                          key=lambda eo: (eo[0].backend, eo[0].success)):
         label = f"{b} {'ok' if ok else 'failed'}"
-        points[label] = np.array([e.object0[:2] for e in grp])
+        points[label] = np.array([o[:2] for _, o in grp])
         markers[label] = "o" if ok else "x"
     if with_obj:
-        xyz = np.array([e.object0 for e in with_obj])
+        xyz = np.array([o for _, o in with_obj])
         out["object_initial"] = {"episodes": len(with_obj), **{ax: numeric_summary(xyz[:, i])
                                                                for i, ax in enumerate("xyz")},
                                  "plot": "coverage_object_xy.png"}
@@ -257,7 +257,7 @@ def _coverage(eps: Sequence[Episode], images: dict[str, np.ndarray]) -> dict[str
         out["eef"] = {"episodes": len(trajs), "samples": len(allp),
                       **{ax: numeric_summary(allp[:, i]) for i, ax in enumerate("xyz")},
                       "path_length_m": numeric_summary(np.array(path)), "plot": "coverage_eef_xy.png"}
-        starts = {"object start": np.array([e.object0[:2] for e in with_obj])} if with_obj else {}
+        starts = {"object start": np.array([o[:2] for _, o in with_obj])} if with_obj else {}
         images["coverage_eef_xy.png"] = plots.xy_map(starts, "end-effector xy paths (density)",
                                                      [t[:, :2] for t in trajs])
     return out
@@ -303,7 +303,8 @@ def _sample_grid(col: Collected, images: dict[str, np.ndarray]) -> dict[str, Any
 
 def build_report(col: Collected, inputs: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Return the report dict (all numbers) and the PNG images it refers to, by file name."""
-    eps, images = col.episodes, {}
+    eps = col.episodes
+    images: dict[str, np.ndarray] = {}
     groups = _by_backend(eps)
     report: dict[str, Any] = {
         "robosynth_report": REPORT_VERSION, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

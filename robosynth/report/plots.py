@@ -74,7 +74,7 @@ def _widen(lo: float, hi: float) -> tuple[float, float]:
     return lo, hi
 
 
-def histogram(edges: Sequence[float], counts: Mapping[str, Sequence[int]], title: str, xlabel: str,
+def histogram(edges: Sequence[float] | np.ndarray, counts: Mapping[str, Sequence[int]], title: str, xlabel: str,
               ylabel: str = "episodes") -> np.ndarray:
     """Return a histogram of precomputed bin edges and counts, stacked with one colour per series.
 

@@ -106,12 +106,14 @@ class CamStats:
     """Streaming image statistics of one camera: RGB moments, depth range/median/holes, class pixel counts."""
 
     def __init__(self) -> None:
-        self.frames, self.shapes = 0, set()
+        self.frames = 0
+        self.shapes: set[tuple[int, int]] = set()  # (width, height) of the frames seen
         self.rgb_n, self.rgb_sum, self.rgb_sq = 0, np.zeros(3), np.zeros(3)
         self.depth_n, self.depth_zero, self.depth_far = 0, 0, 0
         self.depth_min, self.depth_max = math.inf, -math.inf
         self.hist, self.hist_hi = np.zeros(DEPTH_BINS, np.int64), 0.0
-        self.seg_n, self.seg = 0, Counter()
+        self.seg_n = 0
+        self.seg: Counter[str] = Counter()  # segmentation pixels per class name
 
     def add(self, imgs: Mapping[str, np.ndarray], far: float | None, seg_ids: Mapping[int, Any]) -> None:
         """Accumulate sampled frames {suffix: (F, H, W, C)} of one episode camera."""

@@ -171,13 +171,14 @@ def with_resolution(spec: SceneSpec, width: int, height: int) -> SceneSpec:
     return spec.model_copy(update={"cameras": tuple(cams)})
 
 
-def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default", seed: int = 0) -> dict[str, Frame]:
+def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default", seed: int = 0,
+                         folder: Path | None = None) -> dict[str, Frame]:
     """Return one Frame per camera after reset with the task stream of episode 0 of dataset seed ``seed``."""
     from randomization.seeding import stream
     from renderers.sensors import SceneRenderer
     from scenes.runtime import Simulation
 
-    sim = Simulation(spec, backend)
+    sim = Simulation(spec, backend, folder)
     try:
         sim.reset(stream(seed, 0, "task"))
         renderer = SceneRenderer(sim.backend, spec, quality)
@@ -204,18 +205,19 @@ def scene_sheet(frames_by_backend: dict[str, dict[str, Frame]]) -> np.ndarray:
 def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[str], quality: str = "default",
                   resolution: tuple[int, int] | None = None, seed: int = 0) -> Path:
     """Render every camera of ``scene`` once after reset on each backend and write the sheet; return its path."""
+    from randomization.load import load_scene_randomized
     from renderers.sensors import QUALITIES
-    from scenes.loader import load_scene
+    from scenes.loader import scene_dir
 
     if quality not in QUALITIES:
         raise InputError(f"unknown quality '{quality}' (choose from: {', '.join(QUALITIES)})")
     if Path(out).suffix.lower() in VIDEO_SUFFIXES:
         raise InputError(f"--out '{out}': a scene preview is one image (.png, .jpg); videos need a dataset PATH")
     path = check_output(out, IMAGE_SUFFIXES)
-    spec = load_scene(scene)
+    spec, _ = load_scene_randomized(scene)
     if resolution is not None:
         spec = with_resolution(spec, *resolution)
-    frames = {b: render_scene_cameras(spec, b, quality, seed) for b in backends}
+    frames = {b: render_scene_cameras(spec, b, quality, seed, scene_dir(scene)) for b in backends}
     return write_image(scene_sheet(frames), path)
 
 
@@ -313,7 +315,7 @@ def write_video(frames: Iterable[np.ndarray], path: Path, fps: float = 10.0) -> 
         raise InputError(f"nothing to write into '{path}': the episodes have no steps")
     h, w = 2 * ((first.shape[0] + 1) // 2), 2 * ((first.shape[1] + 1) // 2)  # even sizes suit every codec
     with atomic_path(path, keep_suffix=True) as tmp:
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), float(fps), (w, h))
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter.fourcc(*"mp4v"), float(fps), (w, h))
         try:
             if not writer.isOpened():
                 raise InputError(f"cannot write video '{path}' (OpenCV has no mp4v writer here)")

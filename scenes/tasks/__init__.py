@@ -1,4 +1,4 @@
-"""Task registry: reward, success and scripted expert per task name, and the check of a scene's task.
+"""Tasks: reward, success and scripted expert per task name (``registry``), and the check of a scene's task.
 
 Each task class (``scenes/tasks/<name>.py``) declares ``Params`` (a frozen pydantic model of its
 ``task.params``: types, constraints, defaults), ``required_objects(params)`` (the scene objects it needs) and
@@ -9,35 +9,37 @@ again, so a scene that would crash a task is refused with one line before any en
 
 from __future__ import annotations
 
-from importlib import import_module
+from pathlib import Path
 
+from pydantic import ConfigDict
+
+from scenes.spec import SceneSpec
+
+# The built-in tasks register themselves (scenes.tasks.registry.register_task) when their modules load.
+from scenes.tasks import clutter, pick_place, push, reach, stack  # noqa: E402, F401, I001
 from scenes.tasks.base import Task
 from scenes.tasks.params import NoParams, ObjectNeed, TaskParams, parse_params
+from scenes.tasks.registry import TaskEntry, gym_id_for_scene, register_task, registered_tasks, task_class
 from sim.errors import SceneError
 
-TASKS = {
-    "pick_place": "scenes.tasks.pick_place:PickPlaceTask",
-    "reach": "scenes.tasks.reach:ReachTask",
-    "push": "scenes.tasks.push:PushTask",
-    "stack": "scenes.tasks.stack:StackTask",
-    "clutter": "scenes.tasks.clutter:ClutterTask",
-}
+
+class AnyParams(TaskParams):
+    """Parameters of a user's task class that declares no ``Params`` model: any mapping, read as given."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
 
 
-def task_class(name: str) -> type | None:
-    """Return the task class registered as ``name`` (None for ``none``); SceneError if there is none."""
-    if name == "none":
-        return None
-    if name not in TASKS:
-        raise SceneError(f"task.name: task '{name}' is not implemented yet")
-    module, cls = TASKS[name].split(":")
-    return getattr(import_module(module), cls)
+def params_model(cls: type | None) -> type[TaskParams]:
+    """Return the ``Params`` model of a task class (``NoParams`` for ``none``, ``AnyParams`` if undeclared)."""
+    if cls is None:
+        return NoParams
+    model = getattr(cls, "Params", AnyParams)
+    return model if isinstance(model, type) and issubclass(model, TaskParams) else AnyParams
 
 
-def task_params(spec) -> TaskParams:
+def task_params(spec: SceneSpec, scene_dir: Path | None = None) -> TaskParams:
     """Return the validated parameters of the scene's task (``NoParams`` for task ``none``)."""
-    cls = task_class(spec.task.name)
-    return parse_params(spec, NoParams if cls is None else cls.Params)
+    return parse_params(spec, params_model(task_class(spec.task.name, scene_dir)))
 
 
 def _check_object(task: str, need: ObjectNeed, index: int, obj) -> None:
@@ -54,19 +56,20 @@ def _check_object(task: str, need: ObjectNeed, index: int, obj) -> None:
                          f"to be a {' or '.join(need.shapes)}, got {obj.shape}: {need.why}")
 
 
-def validate_task(spec) -> None:
+def validate_task(spec: SceneSpec, scene_dir: Path | None = None) -> None:
     """Raise SceneError (one line naming the field) unless the scene's task can run on it.
 
     Checks the task parameters against the task's ``Params``, that every required object exists and is
     named only once, and the properties the task relies on (``object_needs``).
     """
-    cls = task_class(spec.task.name)
-    params = parse_params(spec, NoParams if cls is None else cls.Params)
+    cls = task_class(spec.task.name, scene_dir)
+    params = parse_params(spec, params_model(cls))
     if cls is None:
         return
     index = {o.name: i for i, o in enumerate(spec.objects)}
     seen: dict[str, str] = {}
-    for need in cls.object_needs(params):
+    needs = getattr(cls, "object_needs", None)
+    for need in needs(params) if callable(needs) else ():
         if need.name not in index:
             names = ", ".join(list(index)[:12]) or "none"
             names += f", ... ({len(index)} in all)" if len(index) > 12 else ""
@@ -83,13 +86,14 @@ def validate_task(spec) -> None:
                              f"in the scene for an <object>_region marker)")
 
 
-def make_task(spec) -> Task:
+def make_task(spec: SceneSpec, scene_dir: Path | None = None) -> Task:
     """Return the task object for ``spec.task.name`` (SceneError if the scene cannot run it)."""
-    validate_task(spec)
-    cls = task_class(spec.task.name)
+    validate_task(spec, scene_dir)
+    cls = task_class(spec.task.name, scene_dir)
     if cls is None:
         raise SceneError(f"task.name: task '{spec.task.name}' is not implemented yet")
     return cls(spec)
 
 
-__all__ = ["TASKS", "Task", "make_task", "task_class", "task_params", "validate_task"]
+__all__ = ["AnyParams", "Task", "TaskEntry", "gym_id_for_scene", "make_task", "params_model", "register_task",
+           "registered_tasks", "task_class", "task_params", "validate_task"]

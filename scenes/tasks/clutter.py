@@ -17,6 +17,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_vali
 from scenes.spec import SceneSpec
 from scenes.tasks.base import reward_type, sparse_reward
 from scenes.tasks.params import XY, Coord, Interval, Length, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
+from scenes.tasks.registry import register_task
 from sim.backend import Backend
 
 
@@ -55,6 +56,8 @@ def random_quat(rng: np.random.Generator) -> np.ndarray:
     return q if q[0] >= 0 else -q
 
 
+@register_task("clutter", scene="clutter", gym_id="robosynth/Clutter-v0",
+               description="drop objects into a tray until they settle (perception data; the arm stays clear)")
 class ClutterTask:
     """Drop objects into the tray and wait for them to settle."""
 

@@ -20,7 +20,10 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from scenes.validation import format_validation_error
+from sim.errors import SceneError
 
 MAX_COORD = 1000.0  # metres: larger values overflow numpy's samplers (e.g. uniform(-1e308, 1e308))
 
@@ -154,10 +157,6 @@ __all__ = [
 
 def parse_params(spec, model: type[TaskParams]) -> Any:
     """Return ``spec.task.params`` validated as ``model``; SceneError naming ``task.params.<field>`` otherwise."""
-    from pydantic import ValidationError
-
-    from scenes.loader import format_validation_error
-    from sim.errors import SceneError
 
     try:
         return model.model_validate(spec.task.params)

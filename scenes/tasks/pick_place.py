@@ -18,6 +18,7 @@ from pydantic import Field
 from scenes.spec import SceneSpec
 from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
+from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
 
 
@@ -34,6 +35,8 @@ class PickPlaceParams(RewardParams):
     cube_yaw_range: Number = Field(0.6, ge=0, le=2 * math.pi, description="cube yaw uniform in +-range")
 
 
+@register_task("pick_place", scene="pick_place", gym_id="robosynth/PickPlace-v0",
+               description="lift the cube onto a target point above the table")
 class PickPlaceTask:
     """Reward, success, placement and expert for pick-and-place."""
 

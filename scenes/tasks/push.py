@@ -18,6 +18,7 @@ from pydantic import Field, model_validator
 from scenes.spec import SceneSpec
 from scenes.tasks.base import reward_type, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
+from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
 
 UP = np.array([1.0, 0.0, 0.0, 0.0])
@@ -42,6 +43,8 @@ class PushParams(RewardParams):
         return self
 
 
+@register_task("push", scene="push", gym_id="robosynth/Push-v0",
+               description="push a cube onto a goal disc with the closed gripper (no grasp)")
 class PushTask:
     """Reward, success, placement and expert for pushing a cube onto a goal disc."""
 

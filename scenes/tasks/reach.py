@@ -15,6 +15,7 @@ from pydantic import Field
 from scenes.spec import SceneSpec
 from scenes.tasks.base import reward_type, sparse_reward
 from scenes.tasks.params import Length, ObjectName, ObjectNeed, Region3, RewardParams, parse_params
+from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
 
 
@@ -26,6 +27,8 @@ class ReachParams(RewardParams):
     success_threshold: Length = Field(0.02, gt=0)
 
 
+@register_task("reach", scene="reach", gym_id="robosynth/Reach-v0",
+               description="bring the grasp point to a target point above the table")
 class ReachTask:
     """Reward, success, placement and expert for reaching a point."""
 

@@ -22,6 +22,7 @@ from pydantic import Field
 from scenes.spec import SceneSpec
 from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
+from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
 
 
@@ -45,6 +46,8 @@ def _yaw_quat(yaw: float) -> np.ndarray:
     return np.array([np.cos(yaw / 2), 0.0, 0.0, np.sin(yaw / 2)])
 
 
+@register_task("stack", scene="stack", gym_id="robosynth/Stack-v0",
+               description="pick one cube and release it on top of another")
 class StackTask:
     """Reward, success, placement and expert for stacking two cubes."""
 
