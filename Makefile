@@ -26,6 +26,7 @@ lint:
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/vulture sim scenes randomization renderers robosynth tests benchmarks examples --min-confidence 80
 
 bench:
 	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md

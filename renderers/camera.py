@@ -169,19 +169,6 @@ class Intrinsics:
         kw.update(changes)
         return Intrinsics(**kw)
 
-    def as_attrs(self) -> dict[str, Any]:
-        """Return the HDF5 camera attributes (K, width, height, distortion, near, far, depth_kind)."""
-        return {
-            "K": np.array(self.K),
-            "width": self.width,
-            "height": self.height,
-            "distortion": np.array(self.distortion),
-            "near": self.near,
-            "far": self.far,
-            "depth_units": "m",
-            "depth_kind": "z",
-        }
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Intrinsics):
             return NotImplemented

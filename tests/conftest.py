@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import pytest
 
+from sim.backend import BACKEND_NAMES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -88,3 +90,9 @@ def run_python() -> RunCli:
         return _run([sys.executable, "-c", code], cwd, env, timeout)
 
     return run
+
+
+@pytest.fixture(params=BACKEND_NAMES)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each registered engine in turn (``sim.backend.BACKEND_NAMES``): a test taking ``backend`` runs on all."""
+    return str(request.param)

@@ -43,7 +43,6 @@ def test_custom_task_validates(run_cli, custom_task):
     assert "task press_button:PressButton" in res.stdout and "mujoco" in res.stdout and "pybullet" in res.stdout
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_custom_task_generates_and_verifies(run_cli, custom_task, backend):
     out = f"data-{backend}"
     res = run_cli("generate", "press_button.yaml", "--backend", backend, "--episodes", "3", "--cameras", "agentview",

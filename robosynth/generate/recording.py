@@ -88,7 +88,6 @@ class EpisodeRunner:
                 world_spec = self.spec.model_copy(
                     update={"objects": apply_to_spec(self.spec, params).objects}
                 )
-            self._world_spec = world_spec
             self._sim = Simulation(world_spec, self.options.backend, self.scene_dir)
             self._renderer = (
                 SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None

@@ -10,7 +10,6 @@ from gymnasium.utils.env_checker import check_env
 import robosynth  # noqa: F401  (registers the ids)
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 @pytest.mark.parametrize("obs_mode", ["state", "rgbd"])
 def test_check_env(backend, obs_mode):
     env = gym.make("robosynth/PickPlace-v0", backend=backend, obs_mode=obs_mode, render_mode="rgb_array",
@@ -26,7 +25,6 @@ def test_check_env(backend, obs_mode):
     env.close()
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_seeded_episodes_do_not_depend_on_history(backend):
     env = gym.make("robosynth/PickPlace-v0", backend=backend).unwrapped
     actions = np.random.default_rng(0).uniform(-1, 1, (8, 5)).astype(np.float32)

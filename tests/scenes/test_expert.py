@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from scenes.loader import load_scene
 from scenes.runtime import Simulation, run_expert
@@ -11,7 +10,6 @@ from scenes.runtime import Simulation, run_expert
 SEEDS = list(range(20))
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_pick_place_expert_success_rate(backend):
     spec = load_scene("pick_place")
     sim = Simulation(spec, backend)

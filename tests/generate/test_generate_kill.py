@@ -17,7 +17,7 @@ import numpy as np
 from robosynth.dataset import completed_episode_indices, episode_path, list_episode_files, tmp_files
 from robosynth.generate import GenerateRequest, generate
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 N = 6
 SEED = 3
 MAX_STEPS = 15  # episodes fail (kept with --keep-failed): short, and a failed kept episode is data like any other

@@ -158,7 +158,6 @@ def assert_objects_project_into_masks(world: World, frame: Frame, required: set[
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_depth_is_metric_z_looking_down_at_the_table(worlds, backend: str, variant: str) -> None:
     """A camera 0.6 m above the table top reads 0.6 m at the principal point and over the whole table."""
     w = worlds(variant, backend)
@@ -180,7 +179,6 @@ def test_depth_is_metric_z_looking_down_at_the_table(worlds, backend: str, varia
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("cam", ["down_cube", "agentview"])
 def test_backprojected_cube_pixels_lie_on_the_cube(worlds, backend: str, variant: str, cam: str) -> None:
     """Depth inside the cube mask back-projects onto the cube surface; the mean hits the visible-face centre.
@@ -210,7 +208,6 @@ def test_backprojected_cube_pixels_lie_on_the_cube(worlds, backend: str, variant
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_object_positions_project_into_their_masks(backend: str, variant: str) -> None:
     """Object centres land in their own masks in agentview and in the wrist camera, also after moving."""
     w = World(variant_scene(variant), backend)
@@ -335,7 +332,6 @@ def test_cross_engine_robot_link_masks_agree(cross_frames) -> None:
 # ----------------------------------------------------------------------------- (f) physics unchanged
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_rendering_never_changes_physics(backend: str) -> None:
     """A rollout rendering every camera every step equals, bit for bit, the same rollout without rendering."""
     spec = load_scene("pick_place")

@@ -22,7 +22,6 @@ from robosynth.dataset import episode_checksum
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import load_scene
 
-ENGINES = ["mujoco", "pybullet"]
 SEED = 2024
 SPEC = load_scene("pick_place")
 SMALL = SPEC.model_copy(update={"cameras": tuple(c.model_copy(update={"width": 32, "height": 32})
@@ -37,7 +36,6 @@ def runner(backend: str, steps: int = 8, cameras: tuple[str, ...] = ("agentview"
                                                 max_steps=steps, quality="fast"))
 
 
-@pytest.mark.parametrize("backend", ENGINES)
 def test_recorded_params_replay_bit_identically(backend):
     first = runner(backend)
     rec = first.run(SEED, 3).record
@@ -56,7 +54,6 @@ def test_recorded_params_replay_bit_identically(backend):
     assert episode_checksum(other) != episode_checksum(rec)
 
 
-@pytest.mark.parametrize("backend", ENGINES)
 def test_no_leak_between_episodes(backend):
     warm = runner(backend, steps=6, cameras=("agentview",))
     sums = {i: episode_checksum(warm.run(SEED, i).record) for i in range(10)}
@@ -69,7 +66,6 @@ def test_no_leak_between_episodes(backend):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ENGINES)
 def test_full_preset_expert_success(backend):
     run = runner(backend, steps=None, cameras=(), randomization=preset("full", SPEC), spec=SPEC)
     results = [run.run(SEED, i) for i in range(20)]
@@ -126,7 +122,6 @@ def test_structural_change_rebuilds_with_distractors_mujoco():
     assert checked == 4 and rebuilt  # 2 distractors in each of 2 episodes
 
 
-@pytest.mark.parametrize("backend", ENGINES)
 @pytest.mark.parametrize("cfg", ["full", "fixed_distractor"])
 def test_parametric_changes_reuse_the_world(backend, cfg):
     config = FULL if cfg == "full" else validate_randomization(FIXED_DISTRACTOR, SMALL)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from renderers.sensors import SceneRenderer
 from scenes.loader import load_scene
 from scenes.runtime import Simulation, run_expert
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_clutter_settles_in_tray_and_is_segmented(backend):
     spec = load_scene("clutter")
     sim = Simulation(spec, backend)

@@ -20,10 +20,10 @@ from renderers.sensors import SceneRenderer
 from scenes.loader import load_scene
 from scenes.runtime import Simulation
 from scenes.spec import CameraSpec, LightSpec, SceneSpec
+from sim.backend import BACKEND_NAMES as ENGINES
 from sim.mujoco_params import restitution_to_dampratio
 from sim.mujoco_textures import texture_pattern
 
-ENGINES = ["mujoco", "pybullet"]
 CUBE_POS = np.array([0.6, -0.25, 0.42])  # clear of the robot, under the "top" camera
 TARGET_POS = np.array([0.2, -0.4, 0.52])
 FLOOR_Z_CAM = 1.0  # the floor camera looks straight down from this height

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from robosynth.dataset import canonical_record
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
@@ -21,7 +20,6 @@ def _corrupt(backend) -> None:
         backend.client.resetBaseVelocity(uid, [np.nan, 0.0, 0.0], [0.0, 0.0, 0.0])
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_simulation_reports_blowup(backend):
     sim = Simulation(load_scene("pick_place"), backend)
     sim.reset(np.random.default_rng(0))
@@ -33,7 +31,6 @@ def test_simulation_reports_blowup(backend):
     assert r.info["failure_reason"].startswith(backend)
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_recorded_episode_stops_before_the_blowup(backend, monkeypatch):
     runner = EpisodeRunner(load_scene("pick_place"), RecordingOptions(backend=backend, max_steps=20))
     params = runner.sample_params(0, 0)

@@ -12,7 +12,6 @@ import pytest
 
 from renderers.camera import parse_resolution
 from robosynth.viz.preview import GAP, colorize_depth, colorize_segmentation, instance_colours
-from sim.backend import BACKENDS
 from sim.errors import InputError
 
 CAMERAS = 2  # pick_place has agentview and wrist
@@ -39,7 +38,6 @@ def no_leftovers(directory: Path) -> None:
 # ---------------------------------------------------------------------------------------- scene mode
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_preview_scene_writes_one_png_row_per_camera(run_cli, tmp_path: Path, backend: str) -> None:
     out = tmp_path / "cams.png"
     res = run_cli("preview", "--scene", "pick_place", "--backend", backend, "--out", out)

@@ -23,7 +23,7 @@ from robosynth.generate.executors import _pool_init
 from robosynth.generate.jobs import give_up_episode, make_job
 from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 N = 4
 ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", "5", "--cameras", "none",
         "--max-steps", "40", "--keep-failed"]

@@ -41,7 +41,7 @@ N_MUTANTS = 300
 GENERATE_IN_PROCESS = 24
 GENERATE_SUBPROCESS = 3
 SUBPROCESS_TIMEOUT = 120
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # ---------------------------------------------------------------------------------------- mutations
 

@@ -60,7 +60,6 @@ def test_version_and_help(run_cli) -> None:
     assert all(v in res.stdout for v in ("scenes", "schema", "validate"))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_validate_builtin_on_backend(run_cli, backend: str) -> None:
     res = run_cli("validate", "pick_place", "--backend", backend)
     assert res.rc == 0, res.stderr

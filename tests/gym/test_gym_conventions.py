@@ -29,7 +29,6 @@ def monitor_episode(env: gym.Env, policy, info_keywords=("is_success",), seed: i
             return ep_info
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_is_success_on_every_step_success_and_truncation(backend):
     env = gym.make("robosynth/Reach-v0", backend=backend).unwrapped
     expert = env.sim.task.expert()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from scenes.loader import load_scene
 from scenes.runtime import Simulation
@@ -18,7 +17,6 @@ def _rollout(sim: Simulation, expert, obs, n: int) -> np.ndarray:
     return np.array(states)
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_state_roundtrip_bit_identical(backend):
     spec = load_scene("pick_place")
     sim = Simulation(spec, backend)

@@ -31,9 +31,9 @@ from robosynth.generate import (
 )
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions, metric_from_normalized
 from scenes.loader import load_scene
+from sim.backend import BACKEND_NAMES as BACKENDS
 from sim.errors import InputError
 
-BACKENDS = ("mujoco", "pybullet")
 SEED = 7
 N_EPISODES = 3
 RES = (48, 48)

@@ -21,7 +21,6 @@ def _sim(scene: str, backend: str) -> Simulation:
     return Simulation(load_scene(scene), backend)
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 @pytest.mark.parametrize("scene", ["reach", "push", "stack"])
 def test_expert_success_rate_and_reward_contract(scene, backend):
     sim = _sim(scene, backend)
@@ -66,7 +65,6 @@ def test_reset_is_a_function_of_the_rng_and_stays_in_the_regions(scene):
         assert np.linalg.norm(first[7:9] - first[0:2]) >= p["min_separation"] - 1e-6
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_object_obs_layout(backend):
     for scene in ("reach", "push", "stack"):
         sim = _sim(scene, backend)
@@ -102,7 +100,6 @@ def test_reach_success_is_within_two_centimetres():
     assert off[0] is False and off[1] == pytest.approx(-0.021, abs=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_push_success_is_cube_xy_near_goal(backend):
     sim = _sim("push", backend)
     sim.reset(np.random.default_rng(0))
@@ -121,7 +118,6 @@ def test_push_success_is_cube_xy_near_goal(backend):
     assert off[1] < on[1] < 0.0
 
 
-@pytest.mark.parametrize("backend", ["mujoco", "pybullet"])
 def test_stack_success_needs_cube_a_resting_on_cube_b(backend):
     sim = _sim("stack", backend)
     sim.reset(np.random.default_rng(0))
