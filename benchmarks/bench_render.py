@@ -71,7 +71,7 @@ def bare_pybullet(backend, renderer, cam: str, mods: tuple[str, ...]) -> tuple[C
     """Return (render, close) for one raw getCameraImage with the same matrices, light and flags."""
     import pybullet
 
-    from renderers.camera import pybullet_projection_matrix, pybullet_view_matrix
+    from renderers.engine_cameras import pybullet_projection_matrix, pybullet_view_matrix
 
     intr = renderer.intrinsics[cam]
     view = pybullet_view_matrix(renderer.T_world_cam(cam))

@@ -5,7 +5,7 @@ mj_step / mj_forward is called. The caller must have run mj_forward (or mj_step 
 after changing qpos, so that ``data.xpos`` / ``data.cam_xpos`` are current.
 
 Near/far: MuJoCo has one pair of clip planes per model, ``model.vis.map.znear/zfar * model.stat.extent``.
-Pass ``clip=(intr.near, intr.far)`` to ``render`` (or call ``camera.set_mujoco_clip``) so the depth
+Pass ``clip=(intr.near, intr.far)`` to ``render`` (or call ``engine_cameras.set_mujoco_clip``) so the depth
 range matches the camera's Intrinsics; the depth returned is metric z-depth from the renderer.
 """
 
@@ -19,7 +19,8 @@ from typing import Any
 import mujoco
 import numpy as np
 
-from renderers.camera import set_mujoco_clip, validate_resolution
+from renderers.camera import validate_resolution
+from renderers.engine_cameras import set_mujoco_clip
 from sim.errors import InputError
 
 MODALITIES = ("rgb", "depth", "seg_geom")

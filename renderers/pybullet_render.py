@@ -13,14 +13,8 @@ from typing import Any
 import numpy as np
 import pybullet
 
-from renderers.camera import (
-    PYBULLET_TINY_PIXEL_OFFSET,
-    Intrinsics,
-    opengl_depth_to_metric,
-    pybullet_projection_matrix,
-    pybullet_view_matrix,
-    validate_resolution,
-)
+from renderers.camera import PYBULLET_TINY_PIXEL_OFFSET, Intrinsics, validate_resolution
+from renderers.engine_cameras import opengl_depth_to_metric, pybullet_projection_matrix, pybullet_view_matrix
 from sim.errors import InputError
 
 MODALITIES = ("rgb", "depth", "seg")

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from renderers.camera import Intrinsics, configure_mujoco_camera, look_at, pose_matrix
+from renderers.camera import Intrinsics, look_at, pose_matrix
+from renderers.engine_cameras import configure_mujoco_camera
 
 if TYPE_CHECKING:
     from scenes.spec import CameraSpec, SceneSpec

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
-from renderers.camera import Intrinsics, T_world_cam_from_mujoco
+from renderers.camera import Intrinsics
 from renderers.distortion import distort_image
+from renderers.engine_cameras import T_world_cam_from_mujoco
 from renderers.scene_cameras import camera_intrinsics, camera_T_parent
 from scenes.spec import CameraSpec, SceneSpec
 from sim.segmentation import id_map
@@ -111,7 +112,7 @@ class SceneRenderer:
             self._write_mujoco_camera(name)
 
     def _write_mujoco_camera(self, name: str) -> None:
-        from renderers.camera import mujoco_camera_intrinsics, mujoco_camera_pose
+        from renderers.engine_cameras import mujoco_camera_intrinsics, mujoco_camera_pose
 
         b = self._mujoco
         m = b.model

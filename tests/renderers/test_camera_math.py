@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from renderers import camera as C
+from renderers import engine_cameras as E
 from renderers.calibration import load_calibration
 from renderers.distortion import distort_images, distortion_maps, ideal_pixel_coords, source_intrinsics
 from sim.errors import InputError
@@ -149,17 +150,17 @@ def test_project_optical_axis_and_behind_camera():
 
 def test_mujoco_pose_conversion_round_trip():
     T = C.look_at([0.3, 0.2, 1.0], [0.0, 0.0, 0.0])
-    pos, quat = C.mujoco_camera_pose(T)
+    pos, quat = E.mujoco_camera_pose(T)
     R_mj = C.matrix_from_quat_wxyz(quat)
     np.testing.assert_allclose(-R_mj[:, 2], T[:3, 2], atol=1e-12)  # MuJoCo looks along -z
     np.testing.assert_allclose(R_mj[:, 1], -T[:3, 1], atol=1e-12)  # and its y is up
-    np.testing.assert_allclose(C.T_world_cam_from_mujoco(pos, R_mj.ravel()), T, atol=1e-12)
+    np.testing.assert_allclose(E.T_world_cam_from_mujoco(pos, R_mj.ravel()), T, atol=1e-12)
 
 
 def test_mujoco_intrinsics_principal_offset():
-    centred = C.mujoco_camera_intrinsics(C.Intrinsics.from_fovy(45, 64, 48))
+    centred = E.mujoco_camera_intrinsics(C.Intrinsics.from_fovy(45, 64, 48))
     np.testing.assert_allclose(centred["principal_pixel"], [0.0, 0.0])
-    mj = C.mujoco_camera_intrinsics(C.Intrinsics.from_K(OFF_K, 320, 200))
+    mj = E.mujoco_camera_intrinsics(C.Intrinsics.from_K(OFF_K, 320, 200))
     np.testing.assert_allclose(mj["principal_pixel"], [160 - 150.8, 100 - 91.2])
     np.testing.assert_allclose(mj["focal_pixel"], [250, 230])
     np.testing.assert_allclose(mj["focal_pixel"] / mj["resolution"], mj["focal_length"] / mj["sensor_size"])
@@ -168,8 +169,8 @@ def test_mujoco_intrinsics_principal_offset():
 def test_pybullet_matrices_follow_opengl_and_k():
     intr = C.Intrinsics.from_K(OFF_K, 320, 200, near=0.1, far=5.0)
     T = C.look_at([0.4, -0.3, 0.8], [0.0, 0.0, 0.0])
-    V = np.array(C.pybullet_view_matrix(T)).reshape(4, 4, order="F")
-    P = np.array(C.pybullet_projection_matrix(intr, (0.0, 0.0))).reshape(4, 4, order="F")
+    V = np.array(E.pybullet_view_matrix(T)).reshape(4, 4, order="F")
+    P = np.array(E.pybullet_projection_matrix(intr, (0.0, 0.0))).reshape(4, 4, order="F")
     pts = np.array([[0.0, 0.0, 0.0], [0.1, -0.05, 0.02], [-0.2, 0.1, 0.1]])
     uv, z = C.project(pts, intr.K, T)
     clip = (P @ V @ np.c_[pts, np.ones(3)].T).T
@@ -179,18 +180,18 @@ def test_pybullet_matrices_follow_opengl_and_k():
     np.testing.assert_allclose(u_edge - 0.5, uv[:, 0], atol=1e-9)
     np.testing.assert_allclose(v_edge - 0.5, uv[:, 1], atol=1e-9)
     depth_buf = (ndc[:, 2] + 1) / 2
-    np.testing.assert_allclose(C.opengl_depth_to_metric(depth_buf, intr.near, intr.far), z, rtol=1e-6)
-    shifted = np.array(C.pybullet_projection_matrix(intr)).reshape(4, 4, order="F")
+    np.testing.assert_allclose(E.opengl_depth_to_metric(depth_buf, intr.near, intr.far), z, rtol=1e-6)
+    shifted = np.array(E.pybullet_projection_matrix(intr)).reshape(4, 4, order="F")
     assert shifted[0, 2] - P[0, 2] == pytest.approx(-2 * C.PYBULLET_TINY_PIXEL_OFFSET[0] / intr.width)
 
 
 def test_depth_buffer_conversion():
     near, far = 0.02, 8.0
-    assert C.opengl_depth_to_metric(0.0, near, far) == pytest.approx(near)
-    assert C.opengl_depth_to_metric(1.0, near, far) == pytest.approx(far)
+    assert E.opengl_depth_to_metric(0.0, near, far) == pytest.approx(near)
+    assert E.opengl_depth_to_metric(1.0, near, far) == pytest.approx(far)
     z = np.array([0.05, 0.9, 3.3])
-    np.testing.assert_allclose(C.opengl_depth_to_metric(C.metric_to_opengl_depth(z, near, far), near, far), z)
-    assert C.mujoco_clip_planes(0.05, 4.0, 2.0) == (0.025, 2.0)
+    np.testing.assert_allclose(E.opengl_depth_to_metric(E.metric_to_opengl_depth(z, near, far), near, far), z)
+    assert E.mujoco_clip_planes(0.05, 4.0, 2.0) == (0.025, 2.0)
 
 
 # ------------------------------------------------------------------------------------------- distortion

@@ -12,6 +12,7 @@ import pytest
 from pybullet_utils.bullet_client import BulletClient
 
 from renderers import camera as C
+from renderers import engine_cameras as E
 from renderers.distortion import distort_images, source_intrinsics
 from renderers.mujoco_render import QUALITY_PRESETS, MujocoCameraRenderer, apply_quality
 from renderers.pybullet_render import render_pybullet
@@ -42,7 +43,7 @@ def mujoco_scene(intr: C.Intrinsics, T_world_cam: np.ndarray, free: bool = False
     if free:
         body.add_freejoint()
     body.add_geom(name="box", type=mujoco.mjtGeom.mjGEOM_BOX, size=[HALF] * 3, rgba=[1, 0, 0, 1])
-    C.configure_mujoco_camera(spec.worldbody.add_camera(name="cam"), intr, T_world_cam)
+    E.configure_mujoco_camera(spec.worldbody.add_camera(name="cam"), intr, T_world_cam)
     model = spec.compile()
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
@@ -267,13 +268,13 @@ def test_configure_mujoco_camera_on_moving_body_overrides_xml_orientation():
         '<camera name="wrist" euler="0.5 0 0"/></body></worldbody></mujoco>'
     )
     T_body_cam = C.look_at([0.05, 0.0, 0.1], [0.3, 0.2, -0.4])
-    C.configure_mujoco_camera(spec.camera("wrist"), CASES["offcentre_K"], T_body_cam)
+    E.configure_mujoco_camera(spec.camera("wrist"), CASES["offcentre_K"], T_body_cam)
     model = spec.compile()
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
     T_world_body = np.eye(4)
     T_world_body[:3, :3] = data.xmat[1].reshape(3, 3)
     T_world_body[:3, 3] = data.xpos[1]
-    T = C.T_world_cam_from_mujoco(data.cam_xpos[0], data.cam_xmat[0])
+    T = E.T_world_cam_from_mujoco(data.cam_xpos[0], data.cam_xmat[0])
     np.testing.assert_allclose(T, T_world_body @ T_body_cam, atol=1e-9)
     np.testing.assert_allclose(model.cam_resolution[0], [72, 52])
