@@ -1,4 +1,4 @@
-"""The scene format: typed, frozen, validated models (SPEC section 3).
+"""The scene format: typed, frozen, validated models.
 
 A scene is plain data. Backends compile it; nothing here imports an engine.
 

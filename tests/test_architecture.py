@@ -75,3 +75,27 @@ def test_import_contracts_pass():
                           "lint_imports_command()"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "0 broken" in res.stdout and "5 kept" in res.stdout
+
+
+def test_deprecated_import_paths_still_work_for_one_release(run_python):
+    code = (
+        "import warnings\n"
+        "warnings.simplefilter('error', DeprecationWarning)\n"
+        "for name in ('robosynth.schema', 'robosynth.gym_env', 'robosynth.gym_record'):\n"
+        "    try:\n"
+        "        __import__(name)\n"
+        "    except DeprecationWarning as w:\n"
+        "        print(name, 'warns:', w)\n"
+        "warnings.simplefilter('ignore', DeprecationWarning)\n"
+        "from robosynth.schema import read_episode, write_episode_file, EpisodeRecord\n"
+        "from robosynth.gym_record import RecordEpisodes\n"
+        "from robosynth.gym_env import RobosynthEnv, ENV_SCENES\n"
+        "import robosynth.gym, robosynth.dataset\n"
+        "assert RecordEpisodes is robosynth.gym.RecordEpisodes and read_episode is robosynth.dataset.read_episode\n"
+        "print(sorted(ENV_SCENES))\n"
+    )
+    res = run_python(code)
+    assert res.rc == 0, res.stderr
+    for name, new in (("schema", "robosynth.dataset"), ("gym_env", "robosynth.gym"), ("gym_record", "robosynth.gym")):
+        assert f"robosynth.{name} warns: robosynth.{name} is deprecated; import from {new}" in res.stdout
+    assert "robosynth/PickPlace-v0" in res.stdout

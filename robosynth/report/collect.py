@@ -1,4 +1,4 @@
-"""Dataset quality report (SPEC section 7): success with 95 % CI, lengths, coverage, randomized parameters,
+"""Dataset quality report: success with 95 % CI, lengths, coverage, randomized parameters,
 image statistics, sample grid and cross-engine agreement, written as DIR/index.html + PNGs + report.json.
 
 Episodes are streamed one demo at a time: only low-dim trajectories, parameters and at most

@@ -1,4 +1,4 @@
-"""The real ``robosynth`` command on scenes: scenes, schema, validate, bad input (SPEC sections 2, 3, 9)."""
+"""The real ``robosynth`` command on scenes: scenes, schema, validate, bad input."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The dataset index read exactly as robomimic 0.3's SequenceDataset reads a file (SPEC section 6).
+"""The dataset index read exactly as robomimic 0.3's SequenceDataset reads a file.
 
 robomimic opens ``h5py.File(path, "r", swmr=True, libver="latest")``, sorts ``data/demo_*`` by the int after
 ``demo_``, reads ``attrs["num_samples"]``, ``obs/<k>``, ``next_obs/<k>``, ``actions``, decodes ``mask/<key>``

@@ -1,4 +1,4 @@
-"""Gymnasium environments: env_checker, determinism, vector envs (SPEC section 8)."""
+"""Gymnasium environments: env_checker, determinism, vector envs."""
 
 from __future__ import annotations
 
