@@ -1,4 +1,4 @@
-"""Engine-independent Panda kinematics (forward kinematics and damped least-squares IK) in numpy.
+"""Engine-independent Panda kinematics: forward kinematics and damped least-squares IK.
 
 The chain is read from the same URDF both engines load, so the controller computes identical joint
 targets on MuJoCo and PyBullet for the same action sequence.
@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from sim.assets import panda_urdf_text
-from sim.transforms import matrix_from_rpy, pose_to_matrix, rotvec_from_matrix
+from sim.transforms import matrix_from_rpy, pose_to_matrix, quat_from_matrix, rotvec_from_matrix
 
 
 @dataclass(frozen=True)
@@ -73,60 +74,74 @@ def panda_chain(tip: str = "panda_grasptarget") -> tuple[ChainJoint, ...]:
     return tuple(reversed(chain))
 
 
-def _axis_rot(axis: np.ndarray, q: float) -> np.ndarray:
-    x, y, z = axis / np.linalg.norm(axis)
-    c, s = np.cos(q), np.sin(q)
-    C = 1 - c
-    return np.array(
-        [
-            [c + x * x * C, x * y * C - z * s, x * z * C + y * s],
-            [y * x * C + z * s, c + y * y * C, y * z * C - x * s],
-            [z * x * C - y * s, z * y * C + x * s, c + z * z * C],
-        ]
-    )
+def _kinematic_model(chain: tuple[ChainJoint, ...], T_base: np.ndarray) -> Any:
+    """Compile a kinematics-only MuJoCo model of ``chain``: one body per revolute joint, a ``tip`` site.
+
+    Fixed joints fold into the next body's offset; no geometry, so ``mj_kinematics`` is all it costs.
+    """
+    import mujoco
+
+    ms = mujoco.MjSpec()
+    ms.modelname = "robosynth_panda_kinematics"
+    parent = ms.worldbody
+    T = T_base.copy()
+    for j in chain:
+        T = T @ j.origin
+        if j.kind != "revolute":
+            continue
+        body = parent.add_body(pos=T[:3, 3].tolist(), quat=quat_from_matrix(T[:3, :3]).tolist())
+        body.add_joint(name=j.name, type=mujoco.mjtJoint.mjJNT_HINGE, axis=(j.axis / np.linalg.norm(j.axis)).tolist())
+        body.add_geom(size=[0.01, 0, 0], contype=0, conaffinity=0, mass=0.1)  # inertia only; never collides
+        parent, T = body, np.eye(4)
+    parent.add_site(name="tip", pos=T[:3, 3].tolist(), quat=quat_from_matrix(T[:3, :3]).tolist())
+    return ms.compile()
 
 
 class PandaKinematics:
-    """Forward kinematics and IK of the Panda arm (7 revolute joints) to a tool link."""
+    """Forward kinematics and IK of the Panda arm (7 revolute joints) to a tool link.
 
-    def __init__(self, base_pos=(0.0, 0.0, 0.0), base_quat=(1.0, 0.0, 0.0, 0.0), tip: str = "panda_grasptarget"):
+    The chain comes from the URDF both engines load; FK and the Jacobian are MuJoCo's own C functions
+    (``mj_kinematics``, ``mj_comPos``, ``mj_jacSite``) on a kinematics-only model of that chain, used
+    identically whichever engine simulates the scene.
+    """
+
+    def __init__(self, base_pos: Any = (0.0, 0.0, 0.0), base_quat: Any = (1.0, 0.0, 0.0, 0.0),
+                 tip: str = "panda_grasptarget"):
+        import mujoco
+
+        self._mj = mujoco
         self.chain = panda_chain(tip)
         self.revolute = [j for j in self.chain if j.kind == "revolute"]
         assert len(self.revolute) == 7, "expected 7 arm joints"
         self.lower = np.array([j.lower for j in self.revolute])
         self.upper = np.array([j.upper for j in self.revolute])
         self.T_base = pose_to_matrix(np.asarray(base_pos, float), np.asarray(base_quat, float))
-        self._unit_axes = np.stack([j.axis / np.linalg.norm(j.axis) for j in self.revolute])
+        self.model = _kinematic_model(self.chain, self.T_base)
+        self.data = mujoco.MjData(self.model)
+        self._jac = np.zeros((6, 7))
+        self._eye6 = np.eye(6)
+
+    def _forward(self, q: np.ndarray) -> None:
+        self.data.qpos[:] = q
+        self._mj.mj_kinematics(self.model, self.data)
+
+    def _tip(self) -> np.ndarray:
+        T = np.eye(4)
+        T[:3, :3] = self.data.site_xmat[0].reshape(3, 3)
+        T[:3, 3] = self.data.site_xpos[0]
+        return T
 
     def fk(self, q: np.ndarray) -> np.ndarray:
         """Return the 4x4 world pose of the tool link for arm joints ``q`` (7,)."""
-        return self._fk_all(q)[-1]
-
-    def _fk_all(self, q: np.ndarray) -> list[np.ndarray]:
-        T = self.T_base.copy()
-        frames = []
-        i = 0
-        for j in self.chain:
-            T = T @ j.origin
-            if j.kind == "revolute":
-                R = np.eye(4)
-                R[:3, :3] = _axis_rot(j.axis, float(q[i]))
-                T = T @ R
-                frames.append(T.copy())
-                i += 1
-        frames.append(T)
-        return frames
+        self._forward(q)
+        return self._tip()
 
     def jacobian(self, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return (tool pose 4x4, 6x7 geometric Jacobian [linear; angular]) in the world frame."""
-        frames = self._fk_all(q)
-        tip = frames[-1]
-        F = np.stack(frames[:-1])  # (7, 4, 4) joint frames
-        W = np.einsum("nij,nj->ni", F[:, :3, :3], self._unit_axes)  # joint axes in the world
-        D = tip[:3, 3] - F[:, :3, 3]
-        lin = np.stack([W[:, 1] * D[:, 2] - W[:, 2] * D[:, 1], W[:, 2] * D[:, 0] - W[:, 0] * D[:, 2],
-                        W[:, 0] * D[:, 1] - W[:, 1] * D[:, 0]])
-        return tip, np.vstack([lin, W.T])
+        self._forward(q)
+        self._mj.mj_comPos(self.model, self.data)
+        self._mj.mj_jacSite(self.model, self.data, self._jac[:3], self._jac[3:], 0)
+        return self._tip(), self._jac.copy()
 
     def ik(
         self,
@@ -137,22 +152,31 @@ class PandaKinematics:
         iters: int = 30,
         damping: float = 0.02,
         tol: float = 1e-4,
+        posture_gain: float = 0.5,
     ) -> np.ndarray:
-        """Return joints reaching (target_pos, target_rot) by damped least squares from ``q_init``."""
-        q = np.clip(np.asarray(q_init, float).copy(), self.lower, self.upper)
-        rest = q.copy() if q_rest is None else np.asarray(q_rest, float)
+        """Return joints reaching (target_pos, target_rot) by damped least squares from ``q_init``.
+
+        The first iteration also moves ``posture_gain`` of the way toward ``q_rest`` inside the null space of
+        the task (keeps the elbow away from its limits); the next ones are damped Gauss-Newton steps on the
+        pose error alone, until it is below ``tol`` metres and ``10 tol`` radians (2-3 iterations for one
+        control step's motion). Each step: dq = J^T A^-1 e + (I - J^T A^-1 J) p with A = J J^T + damping^2 I,
+        one solve with two right-hand sides.
+        """
+        q = np.clip(np.asarray(q_init, float), self.lower, self.upper)
+        rest = q if q_rest is None else np.asarray(q_rest, float)
         lam2 = damping * damping
+        rhs = np.zeros((6, 2))
+        pull = posture_gain * (rest - q)
         for _ in range(iters):
             T, J = self.jacobian(q)
-            err = np.concatenate([target_pos - T[:3, 3], rotvec_from_matrix(target_rot @ T[:3, :3].T)])
-            if np.linalg.norm(err[:3]) < tol and np.linalg.norm(err[3:]) < 10 * tol:
+            rhs[:3, 0] = target_pos - T[:3, 3]
+            rhs[3:, 0] = rotvec_from_matrix(target_rot @ T[:3, :3].T)
+            if not pull.any() and np.linalg.norm(rhs[:3, 0]) < tol and np.linalg.norm(rhs[3:, 0]) < 10 * tol:
                 break
-            JJt = J @ J.T + lam2 * np.eye(6)
-            dq = J.T @ np.linalg.solve(JJt, err)
-            # Null-space pull toward the rest posture keeps the elbow away from limits.
-            N = np.eye(7) - J.T @ np.linalg.solve(JJt, J)
-            dq += N @ (0.1 * (rest - q))
-            q = np.clip(q + dq, self.lower, self.upper)
+            rhs[:, 1] = J @ pull
+            y = np.linalg.solve(J @ J.T + lam2 * self._eye6, rhs)
+            q = np.clip(q + J.T @ (y[:, 0] - y[:, 1]) + pull, self.lower, self.upper)
+            pull = np.zeros(7)
         return q
 
 
