@@ -127,19 +127,24 @@ class SceneRenderer:
         mujoco.mj_kinematics(m, b.data)
         mujoco.mj_camlight(m, b.data)
 
-    def render(self, names: list[str] | None = None) -> dict[str, Frame]:
-        """Return a Frame for each named camera (default: all scene cameras)."""
+    def render(self, names: list[str] | None = None, modalities: Sequence[str] | None = None) -> dict[str, Frame]:
+        """Return a Frame for each named camera (default: all scene cameras).
+
+        ``modalities`` (rgb, depth, segmentation) restricts what is computed to those of each camera's own
+        modalities (default: all of them); a modality not computed is None in the Frame.
+        """
         out = {}
         for name in names or list(self.cameras):
             cam = self.cameras[name]
+            mods = tuple(m for m in cam.modalities if modalities is None or m in modalities)
             if self.backend.name == "mujoco":
-                out[name] = self._render_mujoco(cam)
+                out[name] = self._render_mujoco(cam, mods)
             else:
-                out[name] = self._render_pybullet(cam)
+                out[name] = self._render_pybullet(cam, mods)
         return out
 
     # -- engines ------------------------------------------------------------------------------------
-    def _render_mujoco(self, cam: CameraSpec) -> Frame:
+    def _render_mujoco(self, cam: CameraSpec, modalities: tuple[str, ...]) -> Frame:
         from renderers.mujoco_render import MujocoRendererPool
 
         b = self._mujoco
@@ -148,7 +153,7 @@ class SceneRenderer:
             self._geom_lut = b.instance_of_geom()
         self._sync_mujoco_textures(b, self._pool)
         intr = self.intrinsics[cam.name]
-        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in cam.modalities]
+        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in modalities]
         raw = self._pool.get(cam.width, cam.height).render(b.data, cam.name, mods, clip=(intr.near, intr.far))
         seg = None
         if "seg_geom" in raw:
@@ -178,12 +183,12 @@ class SceneRenderer:
             self._pb_lut = (keys[order], vals[order])
         return self._pb_lut
 
-    def _render_pybullet(self, cam: CameraSpec) -> Frame:
+    def _render_pybullet(self, cam: CameraSpec, modalities: tuple[str, ...]) -> Frame:
         from renderers.pybullet_render import render_pybullet
 
         intr = self.intrinsics[cam.name]
         T = self.T_world_cam(cam.name)
-        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg" for m in cam.modalities]
+        mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg" for m in modalities]
         b = self._pybullet
         light = next(iter(b.lights.values()), None)
         light_dir = None if light is None else [-v for v in light["dir"]]

@@ -1,6 +1,6 @@
 """Gymnasium environments over the same scenes, e.g. ``robosynth/PickPlace-v0`` (ids in ``registration``).
 
-``gymnasium.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode="state"|"rgbd",
+``gymnasium.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode="state"|"rgbd"|"rgbd_seg",
 render_mode="rgb_array")``. Seeding follows Gymnasium: ``reset(seed=s)`` re-seeds ``self.np_random``,
 from which each episode's task and randomization streams are drawn.
 """
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
+
+OBS_MODES = ("state", "rgbd", "rgbd_seg")  # rgbd: RGB + metric depth per camera; rgbd_seg: + instance segmentation
 
 if TYPE_CHECKING:
     from randomization.apply import EpisodePerturbation
@@ -34,8 +36,8 @@ class RobosynthEnv(gym.Env):
         from scenes.runtime import Simulation
         from sim.errors import InputError
 
-        if obs_mode not in ("state", "rgbd"):
-            raise InputError(f"obs_mode must be 'state' or 'rgbd', got '{obs_mode}'")
+        if obs_mode not in OBS_MODES:
+            raise InputError(f"obs_mode must be one of {', '.join(OBS_MODES)}, got '{obs_mode}'")
         if render_mode not in (None, "rgb_array"):
             raise InputError(f"render_mode must be None or 'rgb_array', got '{render_mode}'")
         spec, self._rand_cfg = load_scene_randomized(scene, randomization)
@@ -59,6 +61,7 @@ class RobosynthEnv(gym.Env):
         self._perturb: EpisodePerturbation | None = None
         self._sensor_rng: np.random.Generator | None = None
         self._params: EpisodeParams | None = None
+        self.record_segmentation = False  # set by RecordEpisodes: compute segmentation for last_frames too
         self.last_frames: dict[str, Frame] = {}  # the Frames behind the last rgbd observation (for recording wrappers)
         self.episode_seed: int | None = None
 
@@ -74,11 +77,14 @@ class RobosynthEnv(gym.Env):
         d: dict[str, spaces.Space] = {
             k: spaces.Box(-np.inf, np.inf, v.shape, dtype=np.float32) for k, v in probe.items()
         }
-        if self.obs_mode == "rgbd":
+        if self.obs_mode != "state":
             for name in self.cam_names:
                 cam = self.scene_spec.camera(name)
                 d[f"{name}_image"] = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
                 d[f"{name}_depth"] = spaces.Box(0.0, cam.far, (cam.height, cam.width, 1), dtype=np.float32)
+                if self.obs_mode == "rgbd_seg":
+                    d[f"{name}_segmentation"] = spaces.Box(0, np.iinfo(np.int32).max, (cam.height, cam.width, 1),
+                                                           dtype=np.int32)
         return spaces.Dict(d)
 
     def _scene_renderer(self) -> SceneRenderer:
@@ -90,19 +96,25 @@ class RobosynthEnv(gym.Env):
 
     def _obs(self, low: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         obs = {k: np.asarray(v, np.float32) for k, v in low.items()}
-        if self.obs_mode == "rgbd":
+        if self.obs_mode != "state":
             from randomization.apply import apply_sensor_noise
 
             if self._params is None or self._sensor_rng is None:
                 raise RuntimeError("call reset() before observing an rgbd environment")
-            frames = apply_sensor_noise(self._scene_renderer().render(self.cam_names), self._params,
+            seg = self.obs_mode == "rgbd_seg" or self.record_segmentation
+            mods = ("rgb", "depth", "segmentation") if seg else ("rgb", "depth")  # rgbd computes no segmentation
+            frames = apply_sensor_noise(self._scene_renderer().render(self.cam_names, mods), self._params,
                                         self._sensor_rng)
             for name, f in frames.items():
                 if f.rgb is None or f.depth is None:
                     raise RuntimeError(f"camera '{name}' renders no {'rgb' if f.rgb is None else 'depth'} image "
-                                       "(see its modalities); obs_mode 'rgbd' needs both")
+                                       f"(see its modalities); obs_mode '{self.obs_mode}' needs both")
                 obs[f"{name}_image"] = f.rgb
                 obs[f"{name}_depth"] = f.depth[..., None].astype(np.float32)
+                if self.obs_mode == "rgbd_seg":
+                    if f.segmentation is None:
+                        raise RuntimeError(f"camera '{name}' renders no segmentation (see its modalities)")
+                    obs[f"{name}_segmentation"] = f.segmentation[..., None].astype(np.int32)
             self.last_frames = frames
         return obs
 
@@ -117,7 +129,7 @@ class RobosynthEnv(gym.Env):
         self.episode_seed = episode_seed
         params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
         self._params = params
-        renders = self.obs_mode == "rgbd" or self.render_mode == "rgb_array"
+        renders = self.obs_mode != "state" or self.render_mode == "rgb_array"
         low, self._perturb, self._sensor_rng = begin_episode(
             self._live_sim(), self._scene_renderer() if renders else None, params, episode_seed, 0)
         return self._obs(low), {"episode_seed": episode_seed}
@@ -135,7 +147,7 @@ class RobosynthEnv(gym.Env):
         """Return the first camera's RGB image (render_mode 'rgb_array')."""
         if self.render_mode != "rgb_array":
             return None
-        return self._scene_renderer().render(self.cam_names[:1])[self.cam_names[0]].rgb
+        return self._scene_renderer().render(self.cam_names[:1], ("rgb",))[self.cam_names[0]].rgb
 
     def close(self) -> None:
         """Release the renderer and the engine."""

@@ -44,9 +44,10 @@ class RecordEpisodes(gym.Wrapper):
         """Start a new recorded episode."""
         if self._buf is not None and self._buf.actions:
             self._flush(success=False, reason="reset before the episode ended")
-        obs, info = self.env.reset(**kwargs)
         core = self._core
-        self._buf = EpisodeBuffer(tuple(core.cam_names) if core.obs_mode == "rgbd" else ())
+        core.record_segmentation = True  # recorded episodes hold segmentation even when the obs do not
+        obs, info = self.env.reset(**kwargs)
+        self._buf = EpisodeBuffer(tuple(core.cam_names) if core.obs_mode != "state" else ())
         self._snapshot(obs)
         return obs, info
 

@@ -69,3 +69,36 @@ def test_expert_solves_env_through_gym_api():
             break
     env.close()
     assert info["success"] and -0.1 < rew <= 0.0  # dense pick_place reward on success: -(d(ee, cube) + d(cube, target))
+
+
+def test_obs_modes_compute_only_what_they_return(backend, tmp_path):
+    rgbd = gym.make("robosynth/PickPlace-v0", backend=backend, obs_mode="rgbd", resolution=(32, 32)).unwrapped
+    obs, _ = rgbd.reset(seed=0)
+    assert "agentview_segmentation" not in obs
+    assert rgbd.last_frames["agentview"].segmentation is None  # rgbd renders no segmentation at all
+    rgbd.close()
+    env = gym.make("robosynth/PickPlace-v0", backend=backend, obs_mode="rgbd_seg", resolution=(32, 32)).unwrapped
+    check_env(env)
+    obs, _ = env.reset(seed=0)
+    seg = obs["agentview_segmentation"]
+    assert seg.shape == (32, 32, 1) and seg.dtype == np.int32 and env.observation_space.contains(obs)
+    ids = {int(i) for i in np.unique(seg)} - {0}
+    names = {env._scene_renderer().segmentation_ids[i]["name"] for i in ids}
+    assert {"table", "cube"} <= names
+    env.close()
+
+
+def test_record_episodes_keeps_segmentation_for_rgbd_envs(tmp_path):
+    from robosynth.dataset import read_episode
+    from robosynth.gym import RecordEpisodes
+
+    env = RecordEpisodes(gym.make("robosynth/PickPlace-v0", obs_mode="rgbd", resolution=(32, 32)), tmp_path)
+    obs, _ = env.reset(seed=1)
+    assert "agentview_segmentation" not in obs
+    for _ in range(3):
+        env.step(env.action_space.sample())
+    env.reset(seed=2)  # flushes the unfinished episode (recorded as failed)
+    env.close()
+    ep = read_episode(tmp_path / "episodes" / "ep_000000.hdf5")
+    assert ep.obs["agentview_segmentation"].shape == (len(ep.actions), 32, 32, 1) == (3, 32, 32, 1)
+    assert ep.obs["agentview_segmentation"].any()  # the table and the cube are in view
