@@ -89,6 +89,27 @@ def _segmentation_from_framebuffer(r: Any) -> np.ndarray | None:
     return np.flipud(lut[np.minimum(segid, scene.ngeom)]).astype(np.int32)
 
 
+def _depth_from_framebuffer(r: Any, model: mujoco.MjModel) -> np.ndarray:
+    """Return metric z-depth (H, W) float32 from the depth buffer the last pass left (no second draw).
+
+    The conversion is mujoco.Renderer's own (reversed-Z perspective, float32 planes, float64 division), so the
+    values equal a depth pass's wherever geometry was drawn; pixels with no geometry read ``far``.
+    """
+    if getattr(r, "_gl_context", None):
+        r._gl_context.make_current()
+    buf = np.empty((r.height, r.width), dtype=np.float32)
+    mujoco.mjr_readPixels(None, buf, r._rect, r._mjr_context)
+    extent = model.stat.extent
+    zfar = np.float32(model.vis.map.zfar * extent)
+    znear = np.float32(model.vis.map.znear * extent)
+    c_coef = -(zfar + znear) / (zfar - znear)
+    d_coef = -(np.float32(2) * zfar * znear) / (zfar - znear)
+    c_coef = np.float32(-0.5) * c_coef - np.float32(0.5)
+    d_coef = np.float32(-0.5) * d_coef
+    depth = (d_coef / (buf.astype(np.float64) + c_coef)).astype(np.float32)
+    return np.flipud(depth) if getattr(r, "_gl_context", None) else depth
+
+
 class MujocoCameraRenderer:
     """Renders named cameras of one MjModel at one resolution with a lazily created mujoco.Renderer."""
 
@@ -147,7 +168,9 @@ class MujocoCameraRenderer:
         out: dict[str, np.ndarray] = {}
         if "rgb" in mods:
             out["rgb"] = r.render()
-        if "depth" in mods:
+            if "depth" in mods and self.model.vis.quality.offsamples == 0:
+                out["depth"] = _depth_from_framebuffer(r, self.model)  # the colour pass left the depth buffer
+        if "depth" in mods and "depth" not in out:
             r.enable_depth_rendering()
             try:
                 out["depth"] = r.render().astype(np.float32, copy=False)
