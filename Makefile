@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench bench-rl clean
+.PHONY: install demo test lint bench bench-rl bench-peers clean
 
 install:
 	@# EGL + Mesa llvmpipe for headless MuJoCo rendering; installed only when missing.
@@ -35,6 +35,11 @@ bench:
 # extra (pip install -e ".[learn]"); rewrites only the `rl` section of BENCHMARKS.md. `make bench` keeps that section.
 bench-rl:
 	$(BIN)/python benchmarks/bench_rl.py --write BENCHMARKS.md
+
+# robosynth next to robosuite, panda-gym and gymnasium-robotics Fetch, interleaved rounds (~5 min on 2 cores). The
+# peers get their own venv (.bench-peers-venv, from PyPI on first use); rewrites only the `peers` section.
+bench-peers:
+	$(BIN)/python benchmarks/peers/run.py --write BENCHMARKS.md
 
 clean:
 	rm -rf episodes episodes-pybullet build *.egg-info

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from sim.types import Vector
 
 QUALITIES = ("fast", "default", "high")
+VISUAL_DETAIL = {"fast": "reduced", "default": "full", "high": "full"}  # the world a preset renders (sim.mesh_lod)
 
 
 @dataclass(frozen=True, eq=False)

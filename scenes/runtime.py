@@ -35,10 +35,11 @@ def step_info(success: bool, failure_reason: str) -> dict:
 class Simulation:
     """Runs a SceneSpec on a backend with the scene's controller and task."""
 
-    def __init__(self, spec: SceneSpec, backend: str | Backend, scene_dir: Path | None = None):
+    def __init__(self, spec: SceneSpec, backend: str | Backend, scene_dir: Path | None = None,
+                 visual_detail: str = "full"):
         self.spec = spec
         self.backend: Backend = make_backend(backend) if isinstance(backend, str) else backend
-        self.backend.build(spec, scene_dir)
+        self.backend.build(spec, scene_dir, visual_detail)
         self.controller = Controller(spec.robot)
         self.task = make_task(spec, scene_dir)
         self.substeps = spec.physics.substeps

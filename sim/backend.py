@@ -55,10 +55,12 @@ class Backend(Protocol):
     name: str
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None) -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
         """Compile ``spec`` into a fresh engine world (replacing any previous one).
 
-        Relative asset paths resolve against ``scene_dir`` first (see ``sim.assets``).
+        Relative asset paths resolve against ``scene_dir`` first (see ``sim.assets``). ``visual_detail``
+        "reduced" draws the robot's visual meshes decimated (``sim.mesh_lod``; MuJoCo only so far, PyBullet
+        draws full meshes either way); physics is the same for both.
         """
 
     def reset(self) -> None:

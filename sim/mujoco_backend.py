@@ -18,6 +18,7 @@ import numpy as np
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
+from sim.mesh_lod import reduced_obj
 from sim.mujoco_params import MujocoParamsMixin
 from sim.mujoco_textures import add_procedural_textures
 from sim.segmentation import Instance, instance_table
@@ -47,8 +48,8 @@ def _single_object_obj(path: str) -> bytes:
     return b"".join(keep)
 
 
-def _merge_obj_objects(ms: Any) -> None:
-    """Feed multi-object OBJ meshes to MuJoCo as one object each.
+def _merge_obj_objects(ms: Any, reduce: set[str] | frozenset[str] = frozenset()) -> None:
+    """Feed multi-object OBJ meshes to MuJoCo as one object each; meshes named in ``reduce`` decimated.
 
     MuJoCo's OBJ decoder keeps only the first ``o`` object of a file (pybullet_data's hand.obj compiles to
     42 of 7078 faces), while PyBullet loads them all. Merging keeps both engines' visuals identical.
@@ -58,12 +59,13 @@ def _merge_obj_objects(ms: Any) -> None:
         path = str(mesh.file)
         if path.lower().endswith(".obj") and os.path.isfile(path):
             name = f"robosynth_mesh_{i}_{os.path.basename(path)}"
-            assets[name] = _single_object_obj(path)
+            data = _single_object_obj(path)
+            assets[name] = reduced_obj(data) if mesh.name in reduce else data
             mesh.file = name
     ms.assets = assets
 
 
-def _load_panda_spec(mujoco: Any, spec: SceneSpec) -> Any:
+def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: str = "full") -> Any:
     text, _ = panda_urdf_text()
     compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
     start = text.index("<robot")
@@ -71,7 +73,8 @@ def _load_panda_spec(mujoco: Any, spec: SceneSpec) -> Any:
     text = text[:end] + compiler + text[end:]
     ms = mujoco.MjSpec.from_string(text)
     ms.modelname = spec.name
-    _merge_obj_objects(ms)
+    visual_meshes = {g.meshname for g in ms.geoms if g.contype == 0 and g.conaffinity == 0 and g.meshname}
+    _merge_obj_objects(ms, visual_meshes if visual_detail == "reduced" else frozenset())
     base = ms.body("panda_link0")
     base.pos = list(spec.robot.base.pos)
     base.quat = list(spec.robot.base.quat)
@@ -182,10 +185,10 @@ def _add_cameras(ms: Any, spec: SceneSpec) -> None:
     add_mujoco_cameras(ms, spec)
 
 
-def compile_spec(spec: SceneSpec, scene_dir: Path | None = None) -> tuple[Any, Any]:
-    """Return (MjSpec, MjModel) for a scene."""
+def compile_spec(spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> tuple[Any, Any]:
+    """Return (MjSpec, MjModel) for a scene (``visual_detail="reduced"``: decimated robot visual meshes)."""
     mujoco = _import_mujoco()
-    ms = _load_panda_spec(mujoco, spec)
+    ms = _load_panda_spec(mujoco, spec, visual_detail)
     _add_actuators(mujoco, ms, spec)
     ms.option.timestep = spec.physics.timestep
     ms.option.gravity = list(spec.physics.gravity)
@@ -238,11 +241,11 @@ class MujocoBackend(MujocoParamsMixin):
         self._mj: Any = None  # the mujoco module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None) -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
         """Compile ``spec`` into a fresh MjModel/MjData."""
         self._mj = _import_mujoco()
         self.spec = spec
-        self.mjspec, self.model = compile_spec(spec, scene_dir)
+        self.mjspec, self.model = compile_spec(spec, scene_dir, visual_detail)
         self.data = self._mj.MjData(self.model)
         m = self.model
         mj = self._mj

@@ -81,8 +81,9 @@ class PybulletBackend(PybulletParamsMixin):
         self._pb: Any = None  # the pybullet module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None) -> None:
-        """Create a fresh client and load the scene into it."""
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
+        """Create a fresh client and load the scene into it (``visual_detail`` is not used: TinyRenderer draws
+        the full meshes, whose materials a decimated OBJ would lose)."""
         self.close()
         self._pb, self.client = _new_client()
         self.spec = spec

@@ -17,7 +17,7 @@ import numpy as np
 
 from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
-from renderers.sensors import Frame, SceneRenderer
+from renderers.sensors import VISUAL_DETAIL, Frame, SceneRenderer
 from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
@@ -88,7 +88,8 @@ class EpisodeRunner:
                 world_spec = self.spec.model_copy(
                     update={"objects": apply_to_spec(self.spec, params).objects}
                 )
-            self._sim = Simulation(world_spec, self.options.backend, self.scene_dir)
+            detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else "full"
+            self._sim = Simulation(world_spec, self.options.backend, self.scene_dir, detail)
             self._renderer = (
                 SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None
             )

@@ -32,6 +32,7 @@ class RobosynthEnv(gym.Env):
                  randomization: str | None = None, resolution: tuple[int, int] | None = None,
                  reward_type: str | None = None):
         from randomization.load import load_scene_randomized
+        from renderers.sensors import VISUAL_DETAIL
         from scenes.loader import scene_dir
         from scenes.runtime import Simulation
         from sim.errors import InputError
@@ -53,7 +54,9 @@ class RobosynthEnv(gym.Env):
         self.render_mode = render_mode
         self.quality = quality
         self.cam_names = list(cameras) if cameras is not None else [c.name for c in spec.cameras][:1]
-        sim = Simulation(spec, backend, scene_dir(scene))  # re-validates the task (reward_type override)
+        renders = obs_mode != "state" or render_mode == "rgb_array"
+        detail = VISUAL_DETAIL.get(quality, "full") if renders else "full"
+        sim = Simulation(spec, backend, scene_dir(scene), detail)  # re-validates the task (reward_type override)
         self.sim: Simulation | None = sim  # None once closed
         self._renderer: SceneRenderer | None = None
         self.action_space = spaces.Box(-1.0, 1.0, (sim.controller.action_dim,), dtype=np.float32)
@@ -61,6 +64,8 @@ class RobosynthEnv(gym.Env):
         self._perturb: EpisodePerturbation | None = None
         self._sensor_rng: np.random.Generator | None = None
         self._params: EpisodeParams | None = None
+        self._last_obs: dict[str, np.ndarray] = {}
+        self._last_reward = 0.0
         self.record_segmentation = False  # set by RecordEpisodes: compute segmentation for last_frames too
         self.last_frames: dict[str, Frame] = {}  # the Frames behind the last rgbd observation (for recording wrappers)
         self.episode_seed: int | None = None
@@ -132,7 +137,9 @@ class RobosynthEnv(gym.Env):
         renders = self.obs_mode != "state" or self.render_mode == "rgb_array"
         low, self._perturb, self._sensor_rng = begin_episode(
             self._live_sim(), self._scene_renderer() if renders else None, params, episode_seed, 0)
-        return self._obs(low), {"episode_seed": episode_seed}
+        obs = self._obs(low)
+        self._last_obs, self._last_reward = obs, 0.0
+        return obs, {"episode_seed": episode_seed}
 
     def step(self, action):
         """Apply one action; returns (obs, reward, terminated, truncated, info)."""
@@ -140,8 +147,12 @@ class RobosynthEnv(gym.Env):
         a = np.asarray(action, dtype=np.float64)
         r = sim.step(self._perturb.effective(a) if self._perturb is not None else a)
         if r.info.get("failure_reason") and not r.obs:
-            return self._obs(sim.observe()), 0.0, True, False, dict(r.info)
-        return self._obs(r.obs), float(r.reward), bool(r.terminated), bool(r.truncated), dict(r.info)
+            # A physics blow-up ends the episode as *truncated* (not an outcome of the task: learners bootstrap
+            # from the last value), with the last finite observation and reward, so it never pays to cause one.
+            return self._last_obs, self._last_reward, False, True, dict(r.info)
+        obs = self._obs(r.obs)
+        self._last_obs, self._last_reward = obs, float(r.reward)
+        return obs, float(r.reward), bool(r.terminated), bool(r.truncated), dict(r.info)
 
     def render(self):
         """Return the first camera's RGB image (render_mode 'rgb_array')."""

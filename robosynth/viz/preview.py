@@ -175,10 +175,10 @@ def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default"
                          folder: Path | None = None) -> dict[str, Frame]:
     """Return one Frame per camera after reset with the task stream of episode 0 of dataset seed ``seed``."""
     from randomization.seeding import stream
-    from renderers.sensors import SceneRenderer
+    from renderers.sensors import VISUAL_DETAIL, SceneRenderer
     from scenes.runtime import Simulation
 
-    sim = Simulation(spec, backend, folder)
+    sim = Simulation(spec, backend, folder, VISUAL_DETAIL.get(quality, "full"))
     try:
         sim.reset(stream(seed, 0, "task"))
         renderer = SceneRenderer(sim.backend, spec, quality)

@@ -51,3 +51,28 @@ def test_recorded_episode_stops_before_the_blowup(backend, monkeypatch):
     assert res.steps == 5  # the exploding step is not recorded
     rec = canonical_record(res.record)  # raises on NaN/inf or inconsistent shapes
     assert all(np.isfinite(v).all() for v in rec.obs.values()) and np.isfinite(rec.states).all()
+
+
+def test_gym_blowup_is_truncation_with_the_last_finite_observation(backend):
+    import gymnasium as gym
+
+    import robosynth  # noqa: F401
+
+    env = gym.make("robosynth/Reach-v0", backend=backend).unwrapped
+    env.reset(seed=0)
+    last, reward, *_ = env.step(np.zeros(5, np.float32))
+    _corrupt_target(env.sim.backend)
+    obs, r, terminated, truncated, info = env.step(np.zeros(5, np.float32))
+    env.close()
+    assert truncated and not terminated and not info["is_success"] and info["failure_reason"]
+    assert r == reward < 0  # dense reach reward: a blow-up never pays more than going on
+    assert all(np.isfinite(v).all() for v in obs.values())
+    assert all(np.array_equal(obs[k], last[k]) for k in obs)
+
+
+def _corrupt_target(backend) -> None:
+    """Make the next physics step of the reach scene blow up (non-finite arm velocity)."""
+    if backend.name == "mujoco":
+        backend.data.qvel[:7] = np.inf
+    else:
+        backend.client.resetJointState(backend.robot, backend._arm[0], 0.0, np.nan)

@@ -1,0 +1,90 @@
+"""Level of detail for visual meshes: quadric decimation of OBJ meshes, computed once and cached by content.
+
+On a software rasteriser (Mesa llvmpipe, TinyRenderer) geometry, not pixels, bounds the frame rate: the Panda's
+visual meshes are 105k triangles. The ``fast`` render preset draws them decimated to ``REDUCED_FRACTION`` of
+their faces (``visual_detail="reduced"``); collision geometry, inertia and therefore physics are unchanged.
+
+Decimated meshes are cached under ``$ROBOSYNTH_CACHE_DIR`` (default ``~/.cache/robosynth``) in ``lod/``, named by
+the SHA-256 of the source bytes and the settings, so a changed source never reuses a stale result. An unwritable
+cache only costs the decimation again (about 0.2 s for the whole Panda).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+REDUCED_FRACTION = 0.1  # keep 10 % of the faces of each decimated mesh
+MIN_FACES = 2000  # meshes with fewer faces are drawn as they are (the fingers: 624 faces, close to the wrist camera)
+LOD_VERSION = "1"  # part of the cache key: bump when the algorithm changes
+VISUAL_DETAILS = ("full", "reduced")
+
+
+def cache_dir() -> Path:
+    """Return the folder decimated meshes are cached in."""
+    root = os.environ.get("ROBOSYNTH_CACHE_DIR") or str(Path.home() / ".cache" / "robosynth")
+    return Path(root) / "lod"
+
+
+def parse_obj(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Return (vertices (N, 3) float64, triangles (M, 3) int64, 0-based) of OBJ bytes; polygons become fans."""
+    verts: list[list[float]] = []
+    faces: list[tuple[int, int, int]] = []
+    for raw in data.splitlines():
+        parts = raw.split()
+        if not parts:
+            continue
+        if parts[0] == b"v":
+            verts.append([float(v) for v in parts[1:4]])
+        elif parts[0] == b"f":
+            idx = [int(p.split(b"/")[0]) for p in parts[1:]]
+            idx = [i - 1 if i > 0 else len(verts) + i for i in idx]  # OBJ is 1-based; negatives are relative
+            faces += [(idx[0], idx[k], idx[k + 1]) for k in range(1, len(idx) - 1)]
+    return np.asarray(verts, np.float64).reshape(-1, 3), np.asarray(faces, np.int64).reshape(-1, 3)
+
+
+def write_obj(vertices: np.ndarray, faces: np.ndarray) -> bytes:
+    """Return OBJ bytes of a triangle mesh (positions and faces only)."""
+    lines = [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in vertices]
+    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in faces]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def decimate_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
+    """Return the OBJ mesh of ``data`` decimated to about ``fraction`` of its faces (quadric error metric)."""
+    import fast_simplification
+
+    vertices, faces = parse_obj(data)
+    if len(faces) < MIN_FACES:
+        return data
+    points, tris = fast_simplification.simplify(vertices.astype(np.float32), faces.astype(np.int32),
+                                                target_reduction=1.0 - fraction)
+    if len(tris) == 0:
+        return data
+    return write_obj(np.asarray(points, np.float64), np.asarray(tris, np.int64))
+
+
+@functools.lru_cache(maxsize=64)
+def reduced_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
+    """Return :func:`decimate_obj` of ``data``, from the on-disk cache when it holds it (written atomically)."""
+    key = hashlib.sha256(data + f"|{fraction!r}|{MIN_FACES}|{LOD_VERSION}".encode()).hexdigest()
+    path = cache_dir() / f"{key}.obj"
+    try:
+        cached = path.read_bytes()
+        if cached.startswith(b"v "):  # a torn write (power cut before the data reached the disk) is recomputed
+            return cached
+    except OSError:
+        pass
+    out = decimate_obj(data, fraction)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+        tmp.write_bytes(out)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # an unwritable cache: decimate again next time
+    return out
