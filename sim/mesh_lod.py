@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.files import write_bytes_atomic
+
 REDUCED_FRACTION = 0.1  # keep 10 % of the faces of each decimated mesh
 MIN_FACES = 2000  # meshes with fewer faces are drawn as they are (the fingers: 624 faces, close to the wrist camera)
 LOD_VERSION = "1"  # part of the cache key: bump when the algorithm changes
@@ -75,16 +77,14 @@ def reduced_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
     path = cache_dir() / f"{key}.obj"
     try:
         cached = path.read_bytes()
-        if cached.startswith(b"v "):  # a torn write (power cut before the data reached the disk) is recomputed
+        if cached.startswith(b"v "):  # anything else (a file someone truncated) is recomputed
             return cached
     except OSError:
         pass
     out = decimate_obj(data, fraction)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        tmp.write_bytes(out)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, out)
     except OSError:
         pass  # an unwritable cache: decimate again next time
     return out

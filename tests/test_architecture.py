@@ -99,3 +99,21 @@ def test_deprecated_import_paths_still_work_for_one_release(run_python):
     for name, new in (("schema", "robosynth.dataset"), ("gym_env", "robosynth.gym"), ("gym_record", "robosynth.gym")):
         assert f"robosynth.{name} warns: robosynth.{name} is deprecated; import from {new}" in res.stdout
     assert "robosynth/PickPlace-v0" in res.stdout
+
+
+def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *cmd], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+
+
+def test_library_type_checks_clean():
+    res = _run("mypy")  # files and settings: [tool.mypy] in pyproject.toml
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "Success: no issues found" in res.stdout
+
+
+def test_ruff_and_dead_code_clean():
+    res = _run("ruff", "check", ".")
+    assert res.returncode == 0, res.stdout + res.stderr
+    res = _run("vulture", "sim", "scenes", "randomization", "renderers", "robosynth", "tests", "benchmarks", "examples",
+               "--min-confidence", "80")
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -70,7 +70,7 @@ def _dist_version(name: str) -> str:
 
 def version_string() -> str:
     """Return ``robosynth X (mujoco Y, pybullet Z, Python V)``, read from metadata (no engine import)."""
-    engines = ", ".join(f"{n} {_dist_version(n)}" for n in ("mujoco", "pybullet"))
+    engines = ", ".join(f"{n} {_dist_version(n)}" for n in BACKENDS)  # the engines' PyPI names are theirs
     return f"{PROG} {_dist_version(PROG)} ({engines}, Python {platform.python_version()})"
 
 

@@ -1,64 +1,14 @@
-"""Crash-safe file writing shared by every writer: temporary name, flush, fsync, rename, directory fsync.
-
-A final name therefore always holds a complete file; a crash leaves at most a ``<name>.tmp-<pid>`` file,
-which readers ignore and ``generate --resume`` deletes.
-"""
+"""Output-path checks and the crash-safe writers (from :mod:`sim.files`, the one atomic-write helper)."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 from sim.errors import InputError
+from sim.files import atomic_path, fsync_path, tmp_path_for, write_bytes_atomic, write_text_atomic
 
-
-def tmp_path_for(path: Path, keep_suffix: bool = False) -> Path:
-    """Return the temporary name a file is written under before its atomic rename: ``<name>.tmp-<pid>``, or
-    with ``keep_suffix`` the hidden ``.<stem>.tmp-<pid><suffix>`` (writers that pick a format by suffix)."""
-    if keep_suffix:
-        return path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
-
-
-def fsync_path(path: Path) -> None:
-    """fsync a file or a directory by path."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str], keep_suffix: bool = False) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it is fsynced and renamed to ``path`` (then the directory
-    is fsynced); on any exception it is deleted and ``path`` is untouched. The one way robosynth writes files."""
-    final = Path(path)
-    tmp = tmp_path_for(final, keep_suffix)
-    try:
-        yield tmp
-        fsync_path(tmp)
-        os.replace(tmp, final)
-        fsync_path(final.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` crash-safely and return the path."""
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
-    return Path(path)
-
-
-def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
-    """Write UTF-8 ``text`` to ``path`` crash-safely and return the path."""
-    return write_bytes_atomic(path, text.encode("utf-8"))
+__all__ = ["atomic_path", "fsync_path", "probe_writable", "tmp_path_for", "write_bytes_atomic", "write_text_atomic"]
 
 
 def probe_writable(directory: Path, message: str, error: type[InputError] = InputError) -> None:

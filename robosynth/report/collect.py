@@ -36,16 +36,10 @@ from robosynth.dataset import (
 from robosynth.dataset.files import probe_writable, write_text_atomic
 from robosynth.report import plots
 from robosynth.report.html import render_html
-from robosynth.report.stats import (  # noqa: F401  (re-exported)
-    DEPTH_BINS,
-    MAX_PARAM_PLOTS,
-    META_KEYS,
-    Z95,
+from robosynth.report.stats import (
     CamStats,
     Collected,
     Episode,
-    _pair,
-    _round_robin,
     cross_engine,
     flatten_params,
     numeric_summary,
