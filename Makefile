@@ -36,7 +36,7 @@ bench:
 bench-rl:
 	$(BIN)/python benchmarks/bench_rl.py --write BENCHMARKS.md
 
-# robosynth next to robosuite, panda-gym and gymnasium-robotics Fetch, interleaved rounds (~5 min on 2 cores). The
+# robosynth next to robosuite, panda-gym and gymnasium-robotics Fetch, interleaved rounds (~6 min on 2 cores). The
 # peers get their own venv (.bench-peers-venv, from PyPI on first use); rewrites only the `peers` section.
 bench-peers:
 	$(BIN)/python benchmarks/peers/run.py --write BENCHMARKS.md
