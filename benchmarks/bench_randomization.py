@@ -73,7 +73,7 @@ def bench_apply(engine: str, min_time: float, rounds: int) -> dict[str, float]:
         sim.backend.restore_nominal_params()
         apply_params(sim, renderer, next(cycle))
         if engine == "mujoco":
-            renderer._sync_mujoco_textures()
+            renderer._sync_mujoco_textures(sim.backend, renderer._pool)  # type: ignore[arg-type]
 
     def reset() -> None:
         sim.reset(stream(SEED, next(counter), "task"))
