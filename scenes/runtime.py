@@ -36,7 +36,7 @@ class Simulation:
     """Runs a SceneSpec on a backend with the scene's controller and task."""
 
     def __init__(self, spec: SceneSpec, backend: str | Backend, scene_dir: Path | None = None,
-                 visual_detail: str = "full"):
+                 visual_detail: float = 1.0):
         self.spec = spec
         self.backend: Backend = make_backend(backend) if isinstance(backend, str) else backend
         self.backend.build(spec, scene_dir, visual_detail)

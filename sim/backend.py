@@ -55,11 +55,12 @@ class Backend(Protocol):
     name: str
 
     # -- lifecycle -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> None:
         """Compile ``spec`` into a fresh engine world (replacing any previous one).
 
         Relative asset paths resolve against ``scene_dir`` first (see ``sim.assets``). ``visual_detail``
-        "reduced" draws the robot's visual meshes decimated (``sim.mesh_lod``; MuJoCo only so far, PyBullet
+        < 1 draws the robot's visual meshes decimated to that fraction of their faces (``sim.mesh_lod``; MuJoCo
+        only so far, PyBullet
         draws full meshes either way); physics is the same for both.
         """
 

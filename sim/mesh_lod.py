@@ -1,8 +1,9 @@
 """Level of detail for visual meshes: quadric decimation of OBJ meshes, computed once and cached by content.
 
 On a software rasteriser (Mesa llvmpipe, TinyRenderer) geometry, not pixels, bounds the frame rate: the Panda's
-visual meshes are 105k triangles. The ``fast`` render preset draws them decimated to ``REDUCED_FRACTION`` of
-their faces (``visual_detail="reduced"``); collision geometry, inertia and therefore physics are unchanged.
+visual meshes are 105k triangles. The render presets draw them decimated to a fraction of their faces
+(``renderers.sensors.VISUAL_DETAIL``: 10 % for ``fast``, 25 % for ``default``, all of them for ``high``);
+collision geometry, inertia and therefore physics are unchanged.
 
 Decimated meshes are cached under ``$ROBOSYNTH_CACHE_DIR`` (default ``~/.cache/robosynth``) in ``lod/``, named by
 the SHA-256 of the source bytes and the settings, so a changed source never reuses a stale result. An unwritable
@@ -20,10 +21,9 @@ import numpy as np
 
 from sim.files import write_bytes_atomic
 
-REDUCED_FRACTION = 0.1  # keep 10 % of the faces of each decimated mesh
+REDUCED_FRACTION = 0.1  # the default fraction of faces a decimated mesh keeps
 MIN_FACES = 2000  # meshes with fewer faces are drawn as they are (the fingers: 624 faces, close to the wrist camera)
 LOD_VERSION = "1"  # part of the cache key: bump when the algorithm changes
-VISUAL_DETAILS = ("full", "reduced")
 
 
 def cache_dir() -> Path:

@@ -48,8 +48,9 @@ def _single_object_obj(path: str) -> bytes:
     return b"".join(keep)
 
 
-def _merge_obj_objects(ms: Any, reduce: set[str] | frozenset[str] = frozenset()) -> None:
-    """Feed multi-object OBJ meshes to MuJoCo as one object each; meshes named in ``reduce`` decimated.
+def _merge_obj_objects(ms: Any, reduce: set[str] | frozenset[str] = frozenset(), fraction: float = 1.0) -> None:
+    """Feed multi-object OBJ meshes to MuJoCo as one object each; meshes named in ``reduce`` decimated to
+    ``fraction`` of their faces.
 
     MuJoCo's OBJ decoder keeps only the first ``o`` object of a file (pybullet_data's hand.obj compiles to
     42 of 7078 faces), while PyBullet loads them all. Merging keeps both engines' visuals identical.
@@ -60,12 +61,12 @@ def _merge_obj_objects(ms: Any, reduce: set[str] | frozenset[str] = frozenset())
         if path.lower().endswith(".obj") and os.path.isfile(path):
             name = f"robosynth_mesh_{i}_{os.path.basename(path)}"
             data = _single_object_obj(path)
-            assets[name] = reduced_obj(data) if mesh.name in reduce else data
+            assets[name] = reduced_obj(data, fraction) if mesh.name in reduce else data
             mesh.file = name
     ms.assets = assets
 
 
-def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: str = "full") -> Any:
+def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: float = 1.0) -> Any:
     text, _ = panda_urdf_text()
     compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
     start = text.index("<robot")
@@ -74,7 +75,7 @@ def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: str = "full") 
     ms = mujoco.MjSpec.from_string(text)
     ms.modelname = spec.name
     visual_meshes = {g.meshname for g in ms.geoms if g.contype == 0 and g.conaffinity == 0 and g.meshname}
-    _merge_obj_objects(ms, visual_meshes if visual_detail == "reduced" else frozenset())
+    _merge_obj_objects(ms, visual_meshes if visual_detail < 1.0 else frozenset(), visual_detail)
     base = ms.body("panda_link0")
     base.pos = list(spec.robot.base.pos)
     base.quat = list(spec.robot.base.quat)
@@ -185,8 +186,8 @@ def _add_cameras(ms: Any, spec: SceneSpec) -> None:
     add_mujoco_cameras(ms, spec)
 
 
-def compile_spec(spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> tuple[Any, Any]:
-    """Return (MjSpec, MjModel) for a scene (``visual_detail="reduced"``: decimated robot visual meshes)."""
+def compile_spec(spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> tuple[Any, Any]:
+    """Return (MjSpec, MjModel) for a scene (``visual_detail`` < 1: robot visual meshes decimated to that fraction)."""
     mujoco = _import_mujoco()
     ms = _load_panda_spec(mujoco, spec, visual_detail)
     _add_actuators(mujoco, ms, spec)
@@ -241,7 +242,7 @@ class MujocoBackend(MujocoParamsMixin):
         self._mj: Any = None  # the mujoco module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> None:
         """Compile ``spec`` into a fresh MjModel/MjData."""
         self._mj = _import_mujoco()
         self.spec = spec

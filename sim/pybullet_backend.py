@@ -81,7 +81,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._pb: Any = None  # the pybullet module
 
     # -- build -----------------------------------------------------------------------------------
-    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: str = "full") -> None:
+    def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> None:
         """Create a fresh client and load the scene into it (``visual_detail`` is not used: TinyRenderer draws
         the full meshes, whose materials a decimated OBJ would lose)."""
         self.close()

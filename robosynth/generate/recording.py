@@ -88,7 +88,7 @@ class EpisodeRunner:
                 world_spec = self.spec.model_copy(
                     update={"objects": apply_to_spec(self.spec, params).objects}
                 )
-            detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else "full"
+            detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else 1.0
             self._sim = Simulation(world_spec, self.options.backend, self.scene_dir, detail)
             self._renderer = (
                 SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None

@@ -55,7 +55,7 @@ class RobosynthEnv(gym.Env):
         self.quality = quality
         self.cam_names = list(cameras) if cameras is not None else [c.name for c in spec.cameras][:1]
         renders = obs_mode != "state" or render_mode == "rgb_array"
-        detail = VISUAL_DETAIL.get(quality, "full") if renders else "full"
+        detail = VISUAL_DETAIL.get(quality, 1.0) if renders else 1.0
         sim = Simulation(spec, backend, scene_dir(scene), detail)  # re-validates the task (reward_type override)
         self.sim: Simulation | None = sim  # None once closed
         self._renderer: SceneRenderer | None = None

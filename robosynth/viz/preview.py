@@ -178,7 +178,7 @@ def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default"
     from renderers.sensors import VISUAL_DETAIL, SceneRenderer
     from scenes.runtime import Simulation
 
-    sim = Simulation(spec, backend, folder, VISUAL_DETAIL.get(quality, "full"))
+    sim = Simulation(spec, backend, folder, VISUAL_DETAIL.get(quality, 1.0))
     try:
         sim.reset(stream(seed, 0, "task"))
         renderer = SceneRenderer(sim.backend, spec, quality)
