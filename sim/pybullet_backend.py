@@ -7,6 +7,8 @@ inertia taken from the URDF and body damping removed so both engines integrate t
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 import sys
 from collections import OrderedDict
@@ -62,12 +64,44 @@ def _quiet_stdout() -> Iterator[None]:
             os.close(fd)
 
 
+class BoundClient:
+    """pybullet's functions bound to one physics client, each bound once on first use.
+
+    ``pybullet_utils.BulletClient`` builds a new ``functools.partial`` on every attribute access (about 40 a
+    control step here); caching the bound function in the instance makes later calls plain attribute reads.
+    """
+
+    def __init__(self, pybullet: Any) -> None:
+        self._pb = pybullet
+        self._pid = os.getpid()
+        self._client = pybullet.connect(pybullet.DIRECT)
+
+    def __del__(self) -> None:
+        """Disconnect a client nobody closed (only in the process that made it, as BulletClient does)."""
+        if self.__dict__.get("_client", -1) >= 0 and self.__dict__.get("_pid") == os.getpid():
+            with contextlib.suppress(Exception):
+                self.disconnect()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._pb, name)
+        if inspect.isbuiltin(attr):
+            attr = functools.partial(attr, physicsClientId=self._client)
+            if name != "disconnect":
+                self.__dict__[name] = attr
+        return attr
+
+    def disconnect(self) -> None:
+        """Close the physics client (idempotent)."""
+        if self._client >= 0:
+            self._pb.disconnect(physicsClientId=self._client)
+            self._client = -1
+
+
 def _new_client() -> tuple[Any, Any]:
     with _quiet_stdout():
         import pybullet
-        from pybullet_utils.bullet_client import BulletClient
 
-        return pybullet, BulletClient(connection_mode=pybullet.DIRECT)
+        return pybullet, BoundClient(pybullet)
 
 
 class PybulletBackend(PybulletParamsMixin):
