@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from sim.assets import panda_urdf_text
-from sim.transforms import matrix_from_rpy, pose_to_matrix, quat_from_matrix, rotvec_from_matrix
+from sim.transforms import matrix_from_rpy, pose_to_matrix, quat_from_matrix
 
 
 @dataclass(frozen=True)
@@ -119,7 +119,10 @@ class PandaKinematics:
         self.model = _kinematic_model(self.chain, self.T_base)
         self.data = mujoco.MjData(self.model)
         self._jac = np.zeros((6, 7))
-        self._eye6 = np.eye(6)
+        self._lam_eye = np.eye(6)
+        self._quat = np.zeros((4, 4))  # scratch: target, current, conjugate, error quaternions
+        self._chol = np.zeros((6, 6))
+        self._y = np.zeros((2, 6))
 
     def _forward(self, q: np.ndarray) -> None:
         self.data.qpos[:] = q
@@ -162,20 +165,33 @@ class PandaKinematics:
         control step's motion). Each step: dq = J^T A^-1 e + (I - J^T A^-1 J) p with A = J J^T + damping^2 I,
         one solve with two right-hand sides.
         """
-        q = np.clip(np.asarray(q_init, float), self.lower, self.upper)
+        mj, d = self._mj, self.data
+        lower, upper = self.lower, self.upper
+        q = np.minimum(np.maximum(np.asarray(q_init, float), lower), upper)
         rest = q if q_rest is None else np.asarray(q_rest, float)
-        lam2 = damping * damping
-        rhs = np.zeros((6, 2))
+        qt, qc, qi, qe = self._quat
+        mj.mju_mat2Quat(qt, np.ascontiguousarray(target_rot, dtype=float).ravel())
+        lam_eye = self._lam_eye * (damping * damping)
+        err, pull_task = np.zeros(6), np.zeros(6)
         pull = posture_gain * (rest - q)
+        J, L, y = self._jac, self._chol, self._y
         for _ in range(iters):
-            T, J = self.jacobian(q)
-            rhs[:3, 0] = target_pos - T[:3, 3]
-            rhs[3:, 0] = rotvec_from_matrix(target_rot @ T[:3, :3].T)
-            if not pull.any() and np.linalg.norm(rhs[:3, 0]) < tol and np.linalg.norm(rhs[3:, 0]) < 10 * tol:
+            self._forward(q)
+            err[:3] = target_pos - d.site_xpos[0]
+            mj.mju_mat2Quat(qc, d.site_xmat[0])
+            mj.mju_negQuat(qi, qc)
+            mj.mju_mulQuat(qe, qt, qi)
+            mj.mju_quat2Vel(err[3:], qe, 1.0)  # rotation vector of target_rot @ R^T, in the world frame
+            if not pull.any() and err[:3] @ err[:3] < tol * tol and err[3:] @ err[3:] < 100 * tol * tol:
                 break
-            rhs[:, 1] = J @ pull
-            y = np.linalg.solve(J @ J.T + lam2 * self._eye6, rhs)
-            q = np.clip(q + J.T @ (y[:, 0] - y[:, 1]) + pull, self.lower, self.upper)
+            mj.mj_comPos(self.model, d)
+            mj.mj_jacSite(self.model, d, J[:3], J[3:], 0)
+            np.add(J @ J.T, lam_eye, out=L)
+            mj.mju_cholFactor(L, 0.0)
+            np.matmul(J, pull, out=pull_task)
+            mj.mju_cholSolve(y[0], L, err)
+            mj.mju_cholSolve(y[1], L, pull_task)
+            q = np.minimum(np.maximum(q + J.T @ (y[0] - y[1]) + pull, lower), upper)
             pull = np.zeros(7)
         return q
 

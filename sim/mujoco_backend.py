@@ -258,6 +258,12 @@ class MujocoBackend(MujocoParamsMixin):
         self._fin_dadr = np.array([m.jnt_dofadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS])
         body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i) for i in range(m.nbody)]
         self._body_ids = {n: i for i, n in enumerate(body_names) if n}
+        self._bad_warnings = np.array([int(w) for w in (mj.mjtWarning.mjWARN_BADQACC, mj.mjtWarning.mjWARN_BADQVEL,
+                                                        mj.mjtWarning.mjWARN_BADQPOS, mj.mjtWarning.mjWARN_BADCTRL)])
+        # Contact body names per geom: the body's name, "floor" for the world's planes, else "world".
+        body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or "world" for g in range(m.ngeom)]
+        self._geom_body_names = ["floor" if n == "world" and m.geom_type[g] == mj.mjtGeom.mjGEOM_PLANE else n
+                                 for g, n in enumerate(body_names)]
         self._state_kind = mj.mjtState.mjSTATE_INTEGRATION
         self._state_size = mj.mj_stateSize(m, self._state_kind)
         self._free_qadr: dict[str, tuple[int, int]] = {}
@@ -280,13 +286,11 @@ class MujocoBackend(MujocoParamsMixin):
     # -- stepping and state --------------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError on NaN/inf or a MuJoCo instability warning."""
-        mj = self._mj
-        bad_kinds = (mj.mjtWarning.mjWARN_BADQACC, mj.mjtWarning.mjWARN_BADQVEL, mj.mjtWarning.mjWARN_BADQPOS,
-                     mj.mjtWarning.mjWARN_BADCTRL)
-        before = sum(int(self.data.warning[k].number) for k in bad_kinds)
+        mj, m, d, kinds = self._mj, self.model, self.data, self._bad_warnings
+        before = int(d.warning.number[kinds].sum())
         for _ in range(n):
-            mj.mj_step(self.model, self.data)
-        bad = sum(int(self.data.warning[k].number) for k in bad_kinds) > before
+            mj.mj_step(m, d)
+        bad = int(d.warning.number[kinds].sum()) > before
         if bad or not (np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()):
             raise PhysicsError("mujoco: simulation became unstable (NaN/inf or huge position, velocity, "
                                "acceleration or control)")
@@ -352,17 +356,12 @@ class MujocoBackend(MujocoParamsMixin):
 
     def contacts(self) -> list[Contact]:
         """Return active contacts between named bodies."""
-        mj, m, d = self._mj, self.model, self.data
+        mj, m, d, names = self._mj, self.model, self.data, self._geom_body_names
         out: list[Contact] = []
         f6 = np.zeros(6)
         for k in range(d.ncon):
             c = d.contact[k]
-            b1 = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[c.geom1])) or "world"
-            b2 = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[c.geom2])) or "world"
-            if b1 == "world" and m.geom_type[c.geom1] == mj.mjtGeom.mjGEOM_PLANE:
-                b1 = "floor"
-            if b2 == "world" and m.geom_type[c.geom2] == mj.mjtGeom.mjGEOM_PLANE:
-                b2 = "floor"
+            b1, b2 = names[c.geom1], names[c.geom2]
             mj.mj_contactForce(m, d, k, f6)
             pos = (float(c.pos[0]), float(c.pos[1]), float(c.pos[2]))
             out.append(Contact(b1, b2, pos, float(f6[0])))
