@@ -19,6 +19,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Vec3 = tuple[float, float, float]
+MAX_COORD = 1000.0  # metres: a scene position farther from the origin is a typo (and overflows engine maths)
+Coord = Annotated[float, Field(ge=-MAX_COORD, le=MAX_COORD)]
+Point3 = tuple[Coord, Coord, Coord]  # a position in the world (m)
 Quat = tuple[float, float, float, float]
 RGBA = tuple[
     Annotated[float, Field(ge=0, le=1)],
@@ -39,12 +42,12 @@ class Frozen(BaseModel):
 class Pose(Frozen):
     """A rigid pose: position (m) and unit quaternion (w, x, y, z)."""
 
-    pos: Vec3 = (0.0, 0.0, 0.0)
+    pos: Point3 = (0.0, 0.0, 0.0)
     quat: Quat = (1.0, 0.0, 0.0, 0.0)
 
     @field_validator("pos")
     @classmethod
-    def _finite_pos(cls, v: Vec3) -> Vec3:
+    def _finite_pos(cls, v: Point3) -> Point3:
         if not all(math.isfinite(x) for x in v):
             raise ValueError("must be finite")
         return v
@@ -64,8 +67,8 @@ class ControllerSpec(Frozen):
     mode: Literal["ee_delta", "joint_pos"] = "ee_delta"
     max_pos_delta: float = Field(0.02, gt=0, le=0.2, description="metres per control step at |a|=1")
     max_yaw_delta: float = Field(0.1, gt=0, le=1.0, description="radians per control step at |a|=1")
-    workspace_low: Vec3 = (0.2, -0.5, 0.0)
-    workspace_high: Vec3 = (0.8, 0.5, 0.7)
+    workspace_low: Point3 = (0.2, -0.5, 0.0)
+    workspace_high: Point3 = (0.8, 0.5, 0.7)
     arm_kp: float = Field(4500.0, gt=0, description="MuJoCo arm position gain (N m / rad)")
     arm_kv: float = Field(120.0, ge=0, description="MuJoCo arm damping gain (N m s / rad)")
     gripper_kp: float = Field(400.0, gt=0)
@@ -121,7 +124,7 @@ class LightSpec(Frozen):
     """A light: directional (sun-like) or spot/point at a position."""
 
     name: Name
-    pos: Vec3 = (0.0, 0.0, 2.0)
+    pos: Point3 = (0.0, 0.0, 2.0)
     dir: Vec3 = (0.0, 0.0, -1.0)
     directional: bool = True
     diffuse: Vec3 = (0.7, 0.7, 0.7)
@@ -137,8 +140,8 @@ class CameraSpec(Frozen):
     """
 
     name: Name
-    pos: Vec3 = (1.0, 0.0, 1.0)
-    look_at: Vec3 | None = (0.5, 0.0, 0.4)
+    pos: Point3 = (1.0, 0.0, 1.0)
+    look_at: Point3 | None = (0.5, 0.0, 0.4)
     up: Vec3 = (0.0, 0.0, 1.0)
     quat: Quat | None = Field(None, description="camera orientation (OpenCV frame) if look_at is null")
     fovy: float | None = Field(45.0, gt=0, lt=180, description="vertical field of view in degrees")

@@ -117,6 +117,22 @@ BAD_SCENES = {
         """,
         ("objects[0].asset", "'nope.obj'", "not found"),
     ),
+    "object_far_away": (
+        """
+        name: t
+        objects:
+          - {name: a, pose: {pos: [1.0e300, 0, 0.4]}}
+        """,
+        ("objects[0].pose.pos[0]: must be <= 1000",),
+    ),
+    "camera_far_away": (
+        """
+        name: t
+        cameras:
+          - {name: c, pos: [0, -5000, 1]}
+        """,
+        ("cameras[0].pos[1]: must be >= -1000",),
+    ),
     "far_before_near": (
         """
         name: t
