@@ -1,8 +1,9 @@
 """Gymnasium environments over the same scenes, e.g. ``robosynth/PickPlace-v0`` (ids in ``registration``).
 
-``gymnasium.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode="state"|"rgbd"|"rgbd_seg",
-render_mode="rgb_array")``. Seeding follows Gymnasium: ``reset(seed=s)`` re-seeds ``self.np_random``,
-from which each episode's task and randomization streams are drawn.
+``gymnasium.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode="state"|"rgbd"|"rgbd_seg"|"pointcloud",
+render_mode="rgb_array")`` (camera observations: ``observations``). Seeding follows Gymnasium:
+``reset(seed=s)`` re-seeds ``self.np_random``, from which each episode's task, randomization and point-cloud
+sampling streams are drawn.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-OBS_MODES = ("state", "rgbd", "rgbd_seg")  # rgbd: RGB + metric depth per camera; rgbd_seg: + instance segmentation
+from robosynth.gym.observations import OBS_MODES, camera_obs, camera_spaces, render_modalities
 
 if TYPE_CHECKING:
     from randomization.apply import EpisodePerturbation
@@ -30,7 +31,7 @@ class RobosynthEnv(gym.Env):
     def __init__(self, scene: str = "pick_place", backend: str = "mujoco", obs_mode: str = "state",
                  render_mode: str | None = None, cameras: list[str] | None = None, quality: str = "fast",
                  randomization: str | None = None, resolution: tuple[int, int] | None = None,
-                 reward_type: str | None = None):
+                 reward_type: str | None = None, pointcloud_points: int = 1024, pointcloud_crop: bool = False):
         from randomization.load import load_scene_randomized
         from renderers.sensors import VISUAL_DETAIL
         from scenes.loader import scene_dir
@@ -54,6 +55,12 @@ class RobosynthEnv(gym.Env):
         self.render_mode = render_mode
         self.quality = quality
         self.cam_names = list(cameras) if cameras is not None else [c.name for c in spec.cameras][:1]
+        if obs_mode == "pointcloud" and not 1 <= int(pointcloud_points) <= 1_000_000:
+            raise InputError(f"pointcloud_points must be in 1..1000000, got {pointcloud_points}")
+        self.pointcloud_points = int(pointcloud_points)
+        ws = spec.robot.controller  # crop to the controller's workspace box (where the task happens)
+        self._crop = (ws.workspace_low, ws.workspace_high) if pointcloud_crop else None
+        self._cloud_rng = np.random.default_rng(0)  # re-seeded from each episode's seed at reset
         renders = obs_mode != "state" or render_mode == "rgb_array"
         detail = VISUAL_DETAIL.get(quality, 1.0) if renders else 1.0
         sim = Simulation(spec, backend, scene_dir(scene), detail)  # re-validates the task (reward_type override)
@@ -82,14 +89,7 @@ class RobosynthEnv(gym.Env):
         d: dict[str, spaces.Space] = {
             k: spaces.Box(-np.inf, np.inf, v.shape, dtype=np.float32) for k, v in probe.items()
         }
-        if self.obs_mode != "state":
-            for name in self.cam_names:
-                cam = self.scene_spec.camera(name)
-                d[f"{name}_image"] = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
-                d[f"{name}_depth"] = spaces.Box(0.0, cam.far, (cam.height, cam.width, 1), dtype=np.float32)
-                if self.obs_mode == "rgbd_seg":
-                    d[f"{name}_segmentation"] = spaces.Box(0, np.iinfo(np.int32).max, (cam.height, cam.width, 1),
-                                                           dtype=np.int32)
+        d.update(camera_spaces(self.scene_spec, self.cam_names, self.obs_mode, self.pointcloud_points))
         return spaces.Dict(d)
 
     def _scene_renderer(self) -> SceneRenderer:
@@ -106,20 +106,10 @@ class RobosynthEnv(gym.Env):
 
             if self._params is None or self._sensor_rng is None:
                 raise RuntimeError("call reset() before observing an rgbd environment")
-            seg = self.obs_mode == "rgbd_seg" or self.record_segmentation
-            mods = ("rgb", "depth", "segmentation") if seg else ("rgb", "depth")  # rgbd computes no segmentation
+            mods = render_modalities(self.obs_mode, self.record_segmentation)
             frames = apply_sensor_noise(self._scene_renderer().render(self.cam_names, mods), self._params,
                                         self._sensor_rng)
-            for name, f in frames.items():
-                if f.rgb is None or f.depth is None:
-                    raise RuntimeError(f"camera '{name}' renders no {'rgb' if f.rgb is None else 'depth'} image "
-                                       f"(see its modalities); obs_mode '{self.obs_mode}' needs both")
-                obs[f"{name}_image"] = f.rgb
-                obs[f"{name}_depth"] = f.depth[..., None].astype(np.float32)
-                if self.obs_mode == "rgbd_seg":
-                    if f.segmentation is None:
-                        raise RuntimeError(f"camera '{name}' renders no segmentation (see its modalities)")
-                    obs[f"{name}_segmentation"] = f.segmentation[..., None].astype(np.int32)
+            obs.update(camera_obs(frames, self.obs_mode, self.pointcloud_points, self._cloud_rng, self._crop))
             self.last_frames = frames
         return obs
 
@@ -129,9 +119,11 @@ class RobosynthEnv(gym.Env):
         super().reset(seed=seed)
         from randomization.apply import begin_episode
         from randomization.params import sample_episode_params
+        from randomization.seeding import stream
 
         episode_seed = int(self.np_random.integers(0, 2**62))
         self.episode_seed = episode_seed
+        self._cloud_rng = stream(episode_seed, 0, "pointcloud")
         params = sample_episode_params(self._rand_cfg, self.scene_spec, episode_seed, 0)
         self._params = params
         renders = self.obs_mode != "state" or self.render_mode == "rgb_array"
