@@ -76,11 +76,15 @@ class BoundClient:
         self._pid = os.getpid()
         self._client = pybullet.connect(pybullet.DIRECT)
 
-    def __del__(self) -> None:
-        """Disconnect a client nobody closed (only in the process that made it, as BulletClient does)."""
-        if self.__dict__.get("_client", -1) >= 0 and self.__dict__.get("_pid") == os.getpid():
-            with contextlib.suppress(Exception):
+    def __del__(self, _getpid: Any = os.getpid) -> None:
+        """Disconnect a client nobody closed (only in the process that made it, as BulletClient does).
+
+        ``_getpid`` is bound at definition: at interpreter exit module globals may already be gone."""
+        try:
+            if self.__dict__.get("_client", -1) >= 0 and self.__dict__.get("_pid") == _getpid():
                 self.disconnect()
+        except Exception:  # noqa: BLE001 - a finaliser must never raise
+            pass
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._pb, name)
