@@ -22,6 +22,9 @@ def preview_cmd(
     seed: Annotated[int, typer.Option("--seed", help="dataset seed: the layout of its episode 0")] = 0,
     episodes: Annotated[int, typer.Option("--episodes", help="dataset episodes to show")] = 3,
     frames: Annotated[int, typer.Option("--frames", help="steps per episode on a contact sheet")] = 4,
+    pointcloud: Annotated[int | None, typer.Option(
+        "--pointcloud", metavar="N",
+        help="with --scene: also the cameras' fused N-point cloud, top-down and side")] = None,
 ) -> None:
     """Contact sheet / video of RGB, colourised depth and segmentation of a dataset or a scene's cameras."""
     from renderers.camera import parse_resolution
@@ -29,8 +32,10 @@ def preview_cmd(
 
     if scene is not None and path is None:
         res = None if resolution is None else parse_resolution(resolution)
-        written = preview.preview_scene(scene, resolve_backends(backend), out, quality, res, seed)
+        written = preview.preview_scene(scene, resolve_backends(backend), out, quality, res, seed, pointcloud)
     elif path is not None and scene is None:
+        if pointcloud is not None:
+            raise InputError("--pointcloud previews a scene's cameras: use it with --scene")
         written = preview.preview_dataset(path, out, episodes, frames)
     else:
         raise InputError("give either a dataset PATH or --scene SCENE")

@@ -190,20 +190,30 @@ def render_scene_cameras(spec: SceneSpec, backend: str, quality: str = "default"
         sim.close()
 
 
-def scene_sheet(frames_by_backend: dict[str, dict[str, Frame]]) -> np.ndarray:
-    """Return the BGR sheet: one row per (backend, camera) of RGB | depth | segmentation."""
+def scene_sheet(frames_by_backend: dict[str, dict[str, Frame]], pointcloud: int | None = None,
+                seed: int = 0, crop: tuple[Sequence[float], Sequence[float]] | None = None) -> np.ndarray:
+    """Return the BGR sheet: one row per (backend, camera) of RGB | depth | segmentation, and with ``pointcloud``
+    N one row per backend: its cameras' fused N-point cloud (inside ``crop``), top-down and from the side."""
+    from renderers.pointcloud import fuse_pointcloud
+    from robosynth.viz.cloud import cloud_views
+
     rows = []
     for backend, frames in frames_by_backend.items():
         for name, f in frames.items():
             label = f"{backend} {name}"
             rows.append(stack(camera_tiles(f.rgb, f.depth, f.segmentation, label, far=f.intrinsics.far), 1))
+        if pointcloud is not None and frames:
+            cloud = fuse_pointcloud(frames, pointcloud, np.random.default_rng(seed), crop)
+            top, side = (np.ascontiguousarray(v[..., ::-1]) for v in cloud_views(cloud))
+            rows.append(stack([_put_label(_fit(top, True), f"{backend} cloud top (x, y)"),
+                               _put_label(_fit(side, True), f"{pointcloud} points, side (x, z)")], 1))
     if not rows:
         raise InputError("the scene has no cameras to preview")
     return stack(rows, 0)
 
 
 def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[str], quality: str = "default",
-                  resolution: tuple[int, int] | None = None, seed: int = 0) -> Path:
+                  resolution: tuple[int, int] | None = None, seed: int = 0, pointcloud: int | None = None) -> Path:
     """Render every camera of ``scene`` once after reset on each backend and write the sheet; return its path."""
     from randomization.load import load_scene_randomized
     from renderers.sensors import QUALITIES
@@ -217,8 +227,14 @@ def preview_scene(scene: str, backends: Sequence[str], out: str | os.PathLike[st
     spec, _ = load_scene_randomized(scene)
     if resolution is not None:
         spec = with_resolution(spec, *resolution)
+    if pointcloud is not None and not 1 <= pointcloud <= 1_000_000:
+        raise InputError(f"--pointcloud must be in 1..1000000 points, got {pointcloud}")
     frames = {b: render_scene_cameras(spec, b, quality, seed, scene_dir(scene)) for b in backends}
-    return write_image(scene_sheet(frames), path)
+    ws = spec.robot.controller  # the cloud around where the task happens: the workspace, 10 cm wider, 5 cm lower
+    low = (np.asarray(ws.workspace_low) - (0.1, 0.1, 0.05)).tolist()
+    high = (np.asarray(ws.workspace_high) + (0.1, 0.1, 0.0)).tolist()
+    crop = (low, high)
+    return write_image(scene_sheet(frames, pointcloud, seed, crop), path)
 
 
 # -------------------------------------------------------------------------------------- dataset mode

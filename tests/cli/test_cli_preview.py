@@ -191,3 +191,27 @@ def test_parse_resolution_and_colour_maps() -> None:
     table = instance_colours(64)
     assert np.array_equal(table[14], col[1, 1])  # stable: the colour of id 14 does not depend on the image
     assert len({tuple(c) for c in table[1:]}) == 63
+
+
+def test_scene_preview_with_a_point_cloud(run_cli, tmp_path: Path) -> None:
+    plain, cloud = tmp_path / "plain.png", tmp_path / "cloud.png"
+    assert run_cli("preview", "--scene", "pick_place", "--resolution", "32x32", "--out", plain).rc == 0
+    res = run_cli("preview", "--scene", "pick_place", "--resolution", "32x32", "--pointcloud", "500", "--out", cloud)
+    assert res.rc == 0, res.stderr
+    a, b = cv2.imread(str(plain)), cv2.imread(str(cloud))
+    assert b.shape[0] > a.shape[0]  # one more row: the cloud seen from the top and the side
+    extra = b[a.shape[0]:]
+    assert (extra > 0).any()
+    bad = run_cli("preview", "--scene", "pick_place", "--pointcloud", "0", "--out", tmp_path / "x.png")
+    assert bad.rc == 2 and "--pointcloud" in bad.stderr and len(bad.stderr_lines) == 1
+
+
+def test_projection_draws_nearer_points_last() -> None:
+    from robosynth.viz.cloud import project_points
+
+    xyz = np.array([[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.5]])
+    rgb = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.uint8)
+    img = project_points(xyz, rgb, (0, 1), 2, side=64)
+    assert img.shape == (64, 64, 3)
+    colours = {tuple(c) for c in img.reshape(-1, 3) if c.any()}
+    assert (0, 255, 0) in colours and (255, 0, 0) not in colours  # the higher point covers the lower one
