@@ -37,6 +37,9 @@ def generate_cmd(
     indices: Annotated[str | None, typer.Option(
         "--indices", help="record only these episode indices of the N-episode dataset, e.g. 3,5-7 "
         "(each < --episodes); with the seed this regenerates recorded episodes exactly")] = None,
+    pointcloud: Annotated[int | None, typer.Option(
+        "--pointcloud", metavar="N", help="also record a fused world-frame cloud of N points per step from the "
+        "recorded depth cameras (obs/pointcloud, pointcloud_rgb, pointcloud_seg)")] = None,
     valid_ratio: Annotated[float, typer.Option(
         "--valid-ratio", help="share of demos in mask/valid (0 <= r < 1); with >= 2 demos and r > 0, "
         "valid and train each get at least one")] = 0.1,
@@ -66,7 +69,7 @@ def generate_cmd(
         resolution=None if resolution is None else parse_resolution(resolution), quality=quality,
         randomization=randomization, depth_format=depth_format, keep_failed=keep_failed,
         compression=None if compression == "none" else compression, max_steps=max_steps,
-        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio,
+        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio, pointcloud=pointcloud,
     )
     selected_indices(req)
     summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx))

@@ -20,7 +20,7 @@ from robosynth.dataset.records import (
     DatasetError,
     DatasetInfo,
     EpisodeRecord,
-    image_key_parts,
+    is_lowdim_key,
 )
 
 _DEMO_RE = re.compile(r"^demo_(\d+)$")
@@ -96,7 +96,7 @@ def read_demo(g: h5py.Group) -> EpisodeRecord:
             failure_reason=str(a["failure_reason"]), model_file=str(a["model_file"]),
             ep_meta=json.loads(a["ep_meta"]), actions=g["actions"][()], rewards=g["rewards"][()],
             dones=g["dones"][()], states=g["states"][()], obs={k: d[()] for k, d in g["obs"].items()},
-            next_obs_lowdim={k: next_g[k][()] for k in next_g if image_key_parts(k) is None},
+            next_obs_lowdim={k: next_g[k][()] for k in next_g if is_lowdim_key(k)},
             cameras={c: _read_camera(c, cg) for c, cg in g.get("cameras", {}).items()},
             segmentation_ids={int(i): v for i, v in json.loads(a["segmentation_ids"]).items()},
             quality=str(a["quality"]),

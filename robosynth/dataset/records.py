@@ -27,6 +27,11 @@ IMAGE_SUFFIXES: dict[str, tuple[np.dtype, int]] = {
     "_depth": (np.dtype(np.float32), 1),
     "_segmentation": (np.dtype(np.int32), 1),
 }
+POINTCLOUD_KEYS: dict[str, tuple[np.dtype, int]] = {  # fused point clouds (generate --pointcloud N): (T, N, C)
+    "pointcloud": (np.dtype(np.float32), 3),
+    "pointcloud_rgb": (np.dtype(np.uint8), 3),
+    "pointcloud_seg": (np.dtype(np.int32), 1),
+}
 DEPTH_UNITS = ("m", "normalized")
 DEPTH_RTOL = 1e-5  # float32 rounding slack on [near, far]
 NEXT_OBS_LAST = "next_obs_last"  # (1, H, W, C) final next frame of each image key, the VDS tail
@@ -118,6 +123,12 @@ def image_key_parts(key: str) -> tuple[str, str] | None:
         if key.endswith(suffix) and len(key) > len(suffix):
             return key[: -len(suffix)], suffix
     return None
+
+
+def is_lowdim_key(key: str) -> bool:
+    """Return True for a low-dim obs key ((T, D) float32, next_obs stored as a copy); False for images and point
+    clouds (next_obs are virtual datasets over obs and ``next_obs_last``)."""
+    return image_key_parts(key) is None and key not in POINTCLOUD_KEYS
 
 
 def count_nonfinite(a: np.ndarray) -> int:
@@ -231,14 +242,18 @@ def canonical_record(ep: EpisodeRecord, image_next_obs: bool = True) -> EpisodeR
     obs, final, cams_used = {}, {}, set()
     for key, a in ep.obs.items():
         parts = image_key_parts(key)
-        if parts is None:
+        if parts is None and key not in POINTCLOUD_KEYS:
             obs[key] = c.array(f"obs/{key}", a, np.float32, (T, None))
             continue
-        cam, suffix = parts
-        cams_used.add(cam)
-        dtype, channels = IMAGE_SUFFIXES[suffix]
-        rec = ep.cameras.get(cam)
-        hw = (rec.height, rec.width) if rec is not None else (None, None)
+        if parts is None:  # a point cloud: (T, N, C)
+            dtype, channels = POINTCLOUD_KEYS[key]
+            hw: tuple[int | None, ...] = (np.shape(a)[1] if np.ndim(a) == 3 else None,)
+        else:
+            cam, suffix = parts
+            cams_used.add(cam)
+            dtype, channels = IMAGE_SUFFIXES[suffix]
+            rec = ep.cameras.get(cam)
+            hw = (rec.height, rec.width) if rec is not None else (None, None)
         obs[key] = c.image(f"obs/{key}", a, dtype, (T, *hw, channels))
         if image_next_obs and key not in ep.final_images:
             c.problems.append(f"final_images/{key}: missing; image next_obs need the observation after the last "
@@ -247,7 +262,7 @@ def canonical_record(ep: EpisodeRecord, image_next_obs: bool = True) -> EpisodeR
             final[key] = c.image(f"final_images/{key}", ep.final_images[key], dtype, (1, *hw, channels))
     if extra := sorted(set(ep.final_images) - set(obs)):
         c.problems.append(f"final_images: keys {extra} are not image obs keys")
-    lowdim = {k for k in obs if image_key_parts(k) is None}
+    lowdim = {k for k in obs if is_lowdim_key(k)}
     if set(ep.next_obs_lowdim) != lowdim:
         c.problems.append(f"next_obs_lowdim: keys {sorted(ep.next_obs_lowdim)} must equal low-dim obs keys "
                           f"{sorted(lowdim)}")
@@ -312,7 +327,8 @@ def _content_problems(problems: list[str], arrays: dict[str, np.ndarray], camera
         if suffix == "_depth" and (n := count_bad_depth(a, cameras[cam].near, cameras[cam].far,
                                                           cameras[cam].depth_units)):
             problems.append(f"{name}: {n} depth values neither 0 nor within [near, far]")
-        if suffix == "_segmentation" and (bad := unknown_segmentation_ids(a, seg_ids)):
+        if (suffix == "_segmentation" or name.endswith("/pointcloud_seg")) and \
+                (bad := unknown_segmentation_ids(a, seg_ids)):
             problems.append(f"{name}: ids {sorted(bad)[:10]} missing from segmentation_ids")
 
 

@@ -22,6 +22,7 @@ from robosynth.dataset.records import (
     ENV_TYPE_GYM,
     IMAGE_SUFFIXES,
     NEXT_OBS_LAST,
+    POINTCLOUD_KEYS,
     SCHEMA_VERSION,
     DatasetError,
     count_bad_depth,
@@ -29,6 +30,7 @@ from robosynth.dataset.records import (
     hash_dataset,
     image_key_parts,
     intrinsics_problem,
+    is_lowdim_key,
     rigid_transform_problem,
     unknown_segmentation_ids,
 )
@@ -192,6 +194,9 @@ def _verify_demo(g: h5py.Group, name: str, report: Report, deep: bool) -> dict[s
 
 
 def _expected_obs(key: str, T: int, cams: dict[str, dict[str, Any]]) -> tuple[Any, tuple[int | None, ...]]:
+    if key in POINTCLOUD_KEYS:
+        dtype, channels = POINTCLOUD_KEYS[key]
+        return dtype, (T, None, channels)
     parts = image_key_parts(key)
     if parts is None:
         return np.float32, (T, None)
@@ -227,7 +232,7 @@ def _check_cameras(g: h5py.Group, where: str, T: int, report: Report) -> dict[st
 
 def _check_next_obs(g: h5py.Group, where: str, report: Report) -> None:
     obs, nxt = g["obs"], g.get("next_obs", {})
-    lowdim = {k for k in obs if image_key_parts(k) is None}
+    lowdim = {k for k in obs if is_lowdim_key(k)}
     if set(nxt) not in (set(obs), lowdim):
         report(f"{where}/next_obs", f"keys {sorted(nxt)} must equal the obs keys")
     for key in set(nxt) & set(obs):
@@ -270,7 +275,7 @@ def _scan(ds: h5py.Dataset, rel: str, cam: dict[str, Any] | None, seg_ids: set[i
         if suffix == "_depth" and cam is not None:
             found["depth values neither 0 (no return) nor within [near, far]"] += count_bad_depth(
                 block, cam["near"], cam["far"], cam["depth_units"])
-        if suffix == "_segmentation" and block.dtype.kind in "iu":
+        if (suffix == "_segmentation" or rel.endswith("/pointcloud_seg")) and block.dtype.kind in "iu":
             found["unknown ids"] |= unknown_segmentation_ids(block, seg_ids)
         if rel.endswith("/T_world_cam") and block.ndim == 3 and not count_nonfinite(block):
             found["pose"] = found["pose"] or rigid_transform_problem(block)

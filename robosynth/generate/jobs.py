@@ -52,7 +52,7 @@ def _options(job: Job) -> RecordingOptions:
     cams = tuple(c.name for c in spec.cameras) if req.cameras is None else tuple(req.cameras)
     cfg = None if job.randomization_json is None else RandomizationConfig.model_validate_json(job.randomization_json)
     return RecordingOptions(backend=req.backend, cameras=cams, quality=req.quality, depth_format=req.depth_format,
-                            randomization=cfg, max_steps=req.max_steps)
+                            randomization=cfg, max_steps=req.max_steps, pointcloud=req.pointcloud)
 
 
 _RUNNER: dict[str, EpisodeRunner] = {}

@@ -17,6 +17,8 @@ import numpy as np
 
 from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
+from randomization.seeding import stream
+from renderers.pointcloud import fuse_pointcloud
 from renderers.sensors import VISUAL_DETAIL, Frame, SceneRenderer
 from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
@@ -36,6 +38,7 @@ class RecordingOptions:
     depth_format: str = "metric"  # "metric" (metres) or "normalized" (robosuite-style, in [0, 1])
     randomization: RandomizationConfig | None = None
     max_steps: int | None = None  # overrides the task horizon when set
+    pointcloud: int | None = None  # record a fused N-point cloud per step from the recorded cameras
 
 
 @dataclass
@@ -62,6 +65,21 @@ def metric_from_normalized(d: np.ndarray, near: float, far: float) -> np.ndarray
     return (near / (1.0 - d * (1.0 - near / far))).astype(np.float32)
 
 
+def _check_pointcloud_cameras(spec: SceneSpec, options: RecordingOptions) -> None:
+    """Raise InputError unless --pointcloud N can be fused from the recorded cameras (depth, pinhole)."""
+    if not 1 <= int(options.pointcloud or 0) <= 1_000_000:
+        raise InputError(f"--pointcloud must be in 1..1000000 points, got {options.pointcloud}")
+    if not options.cameras:
+        raise InputError("--pointcloud needs at least one recorded camera (not --cameras none)")
+    for name in options.cameras:
+        cam = spec.camera(name)
+        if "depth" not in cam.modalities:
+            raise InputError(f"--pointcloud: camera '{name}' records no depth (its modalities: "
+                             f"{', '.join(cam.modalities)})")
+        if any(cam.distortion):
+            raise InputError(f"--pointcloud: camera '{name}' has lens distortion; point clouds need pinhole cameras")
+
+
 class EpisodeRunner:
     """Records episodes of one scene on one backend; reuse it across episodes in a worker."""
 
@@ -73,6 +91,8 @@ class EpisodeRunner:
         if unknown:
             known = ", ".join(c.name for c in spec.cameras) or "none"
             raise InputError(f"unknown camera(s) {', '.join(unknown)} (scene cameras: {known})")
+        if options.pointcloud is not None:
+            _check_pointcloud_cameras(spec, options)
         self._sim: Simulation | None = None
         self._renderer: SceneRenderer | None = None
         self._structural_key: Any = None
@@ -121,7 +141,9 @@ class EpisodeRunner:
         expert.reset()
         horizon = self.options.max_steps or self.spec.task.horizon
         buf = EpisodeBuffer(self.options.cameras)
+        cloud_rng = stream(dataset_seed, index, "pointcloud")
         buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+        self._add_cloud(buf, cloud_rng)
         success, reason = False, ""
         for _ in range(horizon):
             action = np.asarray(expert.act(obs), dtype=np.float32)
@@ -132,6 +154,7 @@ class EpisodeRunner:
             buf.add_step(action, result.reward)
             obs = result.obs
             buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+            self._add_cloud(buf, cloud_rng)
             if result.terminated:
                 success = bool(result.info["success"])
                 break
@@ -142,6 +165,15 @@ class EpisodeRunner:
             return EpisodeResult(index, False, reason or "no steps recorded", 0, None)
         record = self._record(buf, dataset_seed, index, params, success, reason)
         return EpisodeResult(index, success, reason, steps, record)
+
+    def _add_cloud(self, buf: EpisodeBuffer, rng: np.random.Generator) -> None:
+        """Fuse the frames just added into ``pointcloud`` points (the episode's own seed stream)."""
+        if self.options.pointcloud is None:
+            return
+        cloud = fuse_pointcloud(buf.last_frames, self.options.pointcloud, rng)
+        for key, value in (("pointcloud", cloud.xyz), ("pointcloud_rgb", cloud.rgb),
+                           ("pointcloud_seg", cloud.ids[:, None])):
+            buf.clouds.setdefault(key, []).append(value)
 
     def _frames(self, params: EpisodeParams, rng: np.random.Generator) -> dict[str, Frame]:
         if self._renderer is None:
@@ -165,6 +197,7 @@ class EpisodeRunner:
             "quality": self.options.quality,
             "depth_format": self.options.depth_format,
             "max_steps": self.options.max_steps,  # --max-steps (None = the task horizon): needed to regenerate
+            "pointcloud": self.options.pointcloud,  # --pointcloud N (None: no point clouds)
             "versions": versions(self.options.backend),
             "final_frames_in": "next_obs_last",
         }
@@ -204,6 +237,8 @@ class EpisodeBuffer:
         self.states: list[np.ndarray] = []
         self.actions: list[np.ndarray] = []
         self.rewards: list[float] = []
+        self.clouds: dict[str, list[np.ndarray]] = {}  # pointcloud, pointcloud_rgb, pointcloud_seg per snapshot
+        self.last_frames: dict[str, Frame] = {}
 
     def arrays(self, depth_format: str = "metric") -> tuple[dict, dict, dict, dict, np.ndarray]:
         """Return (obs, next_obs low-dim, cameras, final image frames, dones) for T = recorded actions.
@@ -233,11 +268,15 @@ class EpisodeBuffer:
                 name = f"{cam}_{'image' if key == 'rgb' else key}"
                 obs[name] = arr[:T]
                 final[name] = arr[T : T + 1]
+        for key, values in self.clouds.items():  # point clouds: like images, the last snapshot is next_obs_last
+            arr = np.stack(values)
+            obs[key], final[key] = arr[:T], arr[T : T + 1]
         dones = np.zeros(T, dtype=np.uint8)
         dones[-1] = 1
         return obs, next_obs, cameras, final, dones
 
     def add_obs(self, obs: dict[str, np.ndarray], frames: dict[str, Frame], state: np.ndarray) -> None:
+        self.last_frames = frames
         for k in LOWDIM_KEYS:
             self.lowdim[k].append(np.asarray(obs[k], np.float32))
         for cam, f in frames.items():

@@ -37,6 +37,7 @@ class GenerateRequest:
     train_ratio: float = 0.9
     max_steps: int | None = None
     indices: tuple[int, ...] | None = None  # None = all of 0..episodes-1; else sorted unique indices < episodes
+    pointcloud: int | None = None  # points of the fused cloud recorded per step (None: no point clouds)
 
     def to_json(self) -> str:
         """Return canonical JSON of the request."""
@@ -84,9 +85,10 @@ def selected_indices(req: GenerateRequest) -> list[int]:
 FLAGS = {"scene": "SCENE", "backend": "--backend", "seed": "--seed", "cameras": "--cameras",
          "resolution": "--resolution", "quality": "--quality", "randomization": "--randomization",
          "depth_format": "--depth-format", "keep_failed": "--keep-failed", "compression": "--compression",
-         "max_steps": "--max-steps", "episodes": "--episodes", "indices": "--indices", "train_ratio": "--valid-ratio"}
+         "max_steps": "--max-steps", "episodes": "--episodes", "indices": "--indices", "train_ratio": "--valid-ratio",
+         "pointcloud": "--pointcloud"}
 RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "quality", "randomization", "depth_format",
-                    "keep_failed", "compression", "max_steps")
+                    "keep_failed", "compression", "max_steps", "pointcloud")
 
 
 def _show(name: str, value: object) -> str:
@@ -102,7 +104,7 @@ def _show(name: str, value: object) -> str:
         return f"{1.0 - float(cast(float, value)):g}"
     if name == "randomization":
         return "(the scene's own section)" if value is None else str(value)
-    if name in ("compression", "max_steps"):
+    if name in ("compression", "max_steps", "pointcloud"):
         return "none" if value is None else str(value)
     if name == "indices":
         return "all" if value is None else ",".join(map(str, cast("tuple[int, ...]", value)))

@@ -75,6 +75,7 @@ DIFFERENT = [
     (["--depth-format", "normalized"], "--depth-format normalized differs from this dataset's --depth-format metric"),
     (["--compression", "lzf"], "--compression lzf differs from this dataset's --compression gzip"),
     (["--max-steps", "13"], "--max-steps 13 differs from this dataset's --max-steps 12"),
+    (["--pointcloud", "64"], "--pointcloud 64 differs from this dataset's --pointcloud none"),
     (["--episodes", "2"], "--episodes 2 leaves out episode 2 of the 3"),
     (["--indices", "0,1"], "--indices 0,1 leaves out episode 2 of the 3"),
 ]
