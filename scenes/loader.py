@@ -13,7 +13,8 @@ from scenes.spec import SceneSpec
 from scenes.tasks import validate_task
 from scenes.validation import format_validation_error
 from sim.assets import resolve_asset
-from sim.errors import InputError, SceneError
+from sim.errors import AssetError, InputError, SceneError
+from sim.mesh_files import mesh_problem
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 MAX_SCENE_BYTES = 4 * 1024 * 1024
@@ -66,15 +67,18 @@ def apply_calibrations(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
 
 
 def check_assets(spec: SceneSpec, source_dir: Path | None) -> None:
-    """Raise AssetError (naming the field) if an object's asset is missing or escapes the roots."""
+    """Raise AssetError (naming the field) if an object's asset is missing, escapes the roots, or (a mesh) is
+    unreadable, empty, non-finite, absurdly sized or too large (``sim.mesh_files``)."""
     for i, o in enumerate(spec.objects):
         if o.asset is not None:
             try:
-                resolve_asset(o.asset, source_dir)
+                path = resolve_asset(o.asset, source_dir)
             except SceneError:
                 raise
             except Exception as exc:  # AssetError
                 raise type(exc)(f"objects[{i}].asset: {exc}") from None
+            if o.shape == "mesh" and (problem := mesh_problem(path, o.scale)) is not None:
+                raise AssetError(f"objects[{i}].asset: {problem}")
 
 
 def load_yaml_file(path: Path) -> Any:
