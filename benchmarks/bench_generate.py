@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from randomization.seeding import stream
-from renderers.sensors import SceneRenderer
+from renderers.sensors import VISUAL_DETAIL, SceneRenderer
 from robosynth.generate import GenerateRequest, generate
 from robosynth.generate.jobs import close_runners, make_job
 from scenes.runtime import Simulation
@@ -90,7 +90,8 @@ def bare_loop(req: GenerateRequest) -> Run:
     spec = SceneSpec.model_validate_json(job.spec_json)
     cams = list(req.cameras or ())
     t0, c0 = time.perf_counter(), time.process_time()
-    sim = Simulation(spec, req.backend, Path(job.scene_dir) if job.scene_dir else None)
+    detail = VISUAL_DETAIL[req.quality] if cams else 1.0  # the same level of detail generate renders
+    sim = Simulation(spec, req.backend, Path(job.scene_dir) if job.scene_dir else None, detail)
     renderer = SceneRenderer(sim.backend, spec, req.quality) if cams else None
     steps, samples = 0, []
     horizon = req.max_steps or spec.task.horizon
