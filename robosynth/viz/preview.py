@@ -291,7 +291,20 @@ def dataset_sheet(path: str | os.PathLike[str], episodes: int = 3, frames: int =
             T = next(iter(imgs.values())).shape[0]
             steps = sorted({int(round(x)) for x in np.linspace(0, T - 1, max(1, min(frames, T)))})
             rows.append(_row(ep, cam, imgs, steps))
+        if "pointcloud" in ep.obs:  # recorded with --pointcloud N: the first step's cloud, top-down and side
+            rows.append(_cloud_row(ep))
     return stack(rows, 0)
+
+
+def _cloud_row(ep: Any) -> np.ndarray:
+    """Return the labelled top-down | side views of an episode's first recorded point cloud."""
+    from robosynth.viz.cloud import project_points
+
+    xyz, rgb = ep.obs["pointcloud"][0], ep.obs["pointcloud_rgb"][0]
+    views = [project_points(xyz, rgb, (0, 1), 2), project_points(xyz, rgb, (0, 2), 1)]
+    top, side = (np.ascontiguousarray(v[..., ::-1]) for v in views)
+    return stack([_put_label(_fit(top, True), f"ep {ep.index} cloud step 0, top (x, y)"),
+                  _put_label(_fit(side, True), f"{len(xyz)} points, side (x, z)")], 1)
 
 
 def preview_dataset(path: str | os.PathLike[str], out: str | os.PathLike[str], episodes: int = 3,

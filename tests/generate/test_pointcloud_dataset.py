@@ -73,3 +73,14 @@ def test_bad_pointcloud_requests_are_one_line_errors(capsys, tmp_path, extra, me
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and message in err, err
     assert not (tmp_path / "ds").exists()
+
+
+def test_dataset_preview_shows_the_cloud(dataset):
+    from robosynth.viz.preview import _cloud_row, dataset_sheet
+
+    _, out = dataset
+    ep = next(iter_episodes(out))
+    row = _cloud_row(ep)
+    assert row.ndim == 3 and row.any()
+    sheet = dataset_sheet(out, episodes=1, frames=2)
+    assert sheet.shape[0] > row.shape[0] and sheet.shape[1] >= row.shape[1]
