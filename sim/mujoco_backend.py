@@ -7,8 +7,6 @@ added for the 7 arm joints and both fingers; arm links get gravity compensation.
 
 from __future__ import annotations
 
-import functools
-import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +16,7 @@ import numpy as np
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
-from sim.mesh_lod import reduced_obj
+from sim.mujoco_meshes import merge_obj_objects, single_object_obj
 from sim.mujoco_params import MujocoParamsMixin
 from sim.mujoco_textures import add_procedural_textures
 from sim.segmentation import Instance, instance_table
@@ -37,35 +35,6 @@ def _import_mujoco() -> Any:
     return mujoco
 
 
-@functools.lru_cache(maxsize=64)
-def _single_object_obj(path: str) -> bytes:
-    """Return an OBJ file's bytes with its object/group/material lines removed (one merged object)."""
-    keep = []
-    with open(path, "rb") as fh:
-        for line in fh:
-            if not line.startswith((b"o ", b"g ", b"usemtl", b"mtllib")):
-                keep.append(line)
-    return b"".join(keep)
-
-
-def _merge_obj_objects(ms: Any, reduce: set[str] | frozenset[str] = frozenset(), fraction: float = 1.0) -> None:
-    """Feed multi-object OBJ meshes to MuJoCo as one object each; meshes named in ``reduce`` decimated to
-    ``fraction`` of their faces.
-
-    MuJoCo's OBJ decoder keeps only the first ``o`` object of a file (pybullet_data's hand.obj compiles to
-    42 of 7078 faces), while PyBullet loads them all. Merging keeps both engines' visuals identical.
-    """
-    assets = dict(ms.assets)
-    for i, mesh in enumerate(ms.meshes):
-        path = str(mesh.file)
-        if path.lower().endswith(".obj") and os.path.isfile(path):
-            name = f"robosynth_mesh_{i}_{os.path.basename(path)}"
-            data = _single_object_obj(path)
-            assets[name] = reduced_obj(data, fraction) if mesh.name in reduce else data
-            mesh.file = name
-    ms.assets = assets
-
-
 def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: float = 1.0) -> Any:
     text, _ = panda_urdf_text()
     compiler = '<mujoco><compiler discardvisual="false" fusestatic="false" strippath="false"/></mujoco>'
@@ -75,7 +44,7 @@ def _load_panda_spec(mujoco: Any, spec: SceneSpec, visual_detail: float = 1.0) -
     ms = mujoco.MjSpec.from_string(text)
     ms.modelname = spec.name
     visual_meshes = {g.meshname for g in ms.geoms if g.contype == 0 and g.conaffinity == 0 and g.meshname}
-    _merge_obj_objects(ms, visual_meshes if visual_detail < 1.0 else frozenset(), visual_detail)
+    merge_obj_objects(ms, visual_meshes if visual_detail < 1.0 else frozenset(), visual_detail)
     base = ms.body("panda_link0")
     base.pos = list(spec.robot.base.pos)
     base.quat = list(spec.robot.base.quat)
@@ -162,7 +131,7 @@ def _add_urdf_geoms(mujoco: Any, ms: Any, body: Any, o: ObjectSpec, scene_dir: P
     assets = dict(ms.assets)
     for k, m in enumerate(urdf.meshes):
         name = f"{o.name}_mesh{k}"
-        assets[name + ".obj"] = _single_object_obj(m.path)
+        assets[name + ".obj"] = single_object_obj(m.path)
         ms.add_mesh(name=name, file=name + ".obj", scale=[s * o.scale for s in m.scale])
         g = body.add_geom(name=f"{o.name}_{'col' if m.collision else 'vis'}{k}", type=mujoco.mjtGeom.mjGEOM_MESH,
                           meshname=name, rgba=list(o.rgba), friction=[o.friction, 0.005, 0.0001],

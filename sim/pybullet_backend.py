@@ -6,13 +6,7 @@ inertia taken from the URDF and body damping removed so both engines integrate t
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import inspect
-import os
-import sys
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +15,7 @@ import numpy as np
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
+from sim.pybullet_client import new_client
 from sim.pybullet_params import PybulletParamsMixin
 from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
@@ -34,78 +29,6 @@ ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
 
 
 SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
-
-
-def _flush_c_stdout() -> None:
-    try:
-        import ctypes
-
-        ctypes.CDLL(None).fflush(None)
-    except (OSError, AttributeError):
-        pass
-
-
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence PyBullet's C-level banner (printed on import/connect) so CLI output stays clean."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        _flush_c_stdout()
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in (*saved, devnull):
-            os.close(fd)
-
-
-class BoundClient:
-    """pybullet's functions bound to one physics client, each bound once on first use.
-
-    ``pybullet_utils.BulletClient`` builds a new ``functools.partial`` on every attribute access (about 40 a
-    control step here); caching the bound function in the instance makes later calls plain attribute reads.
-    """
-
-    def __init__(self, pybullet: Any) -> None:
-        self._pb = pybullet
-        self._pid = os.getpid()
-        self._client = pybullet.connect(pybullet.DIRECT)
-
-    def __del__(self, _getpid: Any = os.getpid) -> None:
-        """Disconnect a client nobody closed (only in the process that made it, as BulletClient does).
-
-        ``_getpid`` is bound at definition: at interpreter exit module globals may already be gone."""
-        try:
-            if self.__dict__.get("_client", -1) >= 0 and self.__dict__.get("_pid") == _getpid():
-                self.disconnect()
-        except Exception:  # noqa: BLE001 - a finaliser must never raise
-            pass
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._pb, name)
-        if inspect.isbuiltin(attr):
-            attr = functools.partial(attr, physicsClientId=self._client)
-            if name != "disconnect":
-                self.__dict__[name] = attr
-        return attr
-
-    def disconnect(self) -> None:
-        """Close the physics client (idempotent)."""
-        if self._client >= 0:
-            self._pb.disconnect(physicsClientId=self._client)
-            self._client = -1
-
-
-def _new_client() -> tuple[Any, Any]:
-    with _quiet_stdout():
-        import pybullet
-
-        return pybullet, BoundClient(pybullet)
 
 
 class PybulletBackend(PybulletParamsMixin):
@@ -123,7 +46,7 @@ class PybulletBackend(PybulletParamsMixin):
         """Create a fresh client and load the scene into it (``visual_detail`` is not used: TinyRenderer draws
         the full meshes, whose materials a decimated OBJ would lose)."""
         self.close()
-        self._pb, self.client = _new_client()
+        self._pb, self.client = new_client()
         self.spec = spec
         self._scene_dir = scene_dir
         self._populate()

@@ -13,7 +13,7 @@ from sim.errors import InputError
 
 def preview_cmd(
     path: Annotated[str | None, typer.Argument(metavar="[PATH]", help="dataset directory or .hdf5 file")] = None,
-    *,  # keyword-only from here, so the required --out needs no placeholder default
+    *,  # keyword-only from here: --out is required and has no default
     out: Annotated[str, typer.Option("--out", "-o", help="output .png/.jpg (.mp4 for a dataset PATH)")],
     scene: Annotated[str | None, typer.Option("--scene", help="preview a scene's cameras instead of a dataset")] = None,
     backend: BackendOpt = "mujoco",

@@ -308,8 +308,9 @@ class StubBackend:
         return np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785398, 0.04, 0.04])
 
 
-def exercise_task(spec) -> None:
-    """Run the task of ``spec`` on a stub engine: reset, observe, success, reward, two expert actions.
+def exercise_task(spec) -> list[float]:
+    """Run the task of ``spec`` on a stub engine: reset, observe, success, reward, two expert actions; return the
+    two rewards.
 
     First the scene must survive the JSON round trip that ``generate`` makes to its workers."""
     from scenes.spec import SceneSpec
@@ -322,6 +323,7 @@ def exercise_task(spec) -> None:
     task.reset(backend, np.random.default_rng(0))
     expert = task.expert()
     expert.reset()
+    rewards = []
     for _ in range(2):
         obs = robot_obs(backend)
         obs["object"] = task.object_obs(backend)
@@ -329,10 +331,12 @@ def exercise_task(spec) -> None:
         task.success(backend)
         r = task.reward(backend)
         assert isinstance(r, float), r
+        rewards.append(r)
         if np.isfinite(obs["object"]).all():  # else (e.g. a pose at 1e300) the engines end the episode as failed
             assert math.isfinite(r), r
             a = expert.act(obs)
             assert a.shape == (5,) and np.isfinite(a).all(), a
+    return rewards
 
 
 def _generate_args(m: Mutant, out: Path, backend: str) -> list[str]:
@@ -497,4 +501,5 @@ def test_no_mutant_crashes_robosynth(capsys, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("scene", builtin_names())
 def test_shipped_scenes_pass_the_stub_task_check(scene: str) -> None:
-    exercise_task(load_scene(scene))
+    rewards = exercise_task(load_scene(scene))
+    assert len(rewards) == 2 and all(math.isfinite(r) and r <= 0.0 for r in rewards), rewards  # dense: -distance
