@@ -74,23 +74,22 @@ def version_string() -> str:
     return f"{PROG} {_dist_version(PROG)} ({engines}, Python {platform.python_version()})"
 
 
-def click_exception_types() -> tuple[type[BaseException], ...]:
-    """Return click's ClickException classes (typer vendors click from 0.2x; older typer uses click)."""
+def _classes(modules: tuple[str, ...], name: str) -> tuple[type[BaseException], ...]:
+    """Return the exception class ``name`` from each of ``modules`` that imports and defines it."""
     found: list[type[BaseException]] = []
-    for mod in ("typer._click.exceptions", "click.exceptions"):
+    for mod in modules:
         try:
-            found.append(importlib.import_module(mod).ClickException)
+            found.append(getattr(importlib.import_module(mod), name))
         except (ImportError, AttributeError):
             continue
     return tuple(found)
+
+
+def click_exception_types() -> tuple[type[BaseException], ...]:
+    """Return click's ClickException classes (typer vendors click from 0.2x; older typer uses click)."""
+    return _classes(("typer._click.exceptions", "click.exceptions"), "ClickException")
 
 
 def click_abort_types() -> tuple[type[BaseException], ...]:
     """Return the Abort classes raised by click/typer on Ctrl-C in non-standalone mode."""
-    found: list[type[BaseException]] = []
-    for mod in ("typer.exceptions", "click.exceptions"):
-        try:
-            found.append(importlib.import_module(mod).Abort)
-        except (ImportError, AttributeError):
-            continue
-    return tuple(found)
+    return _classes(("typer.exceptions", "click.exceptions"), "Abort")
