@@ -1,4 +1,4 @@
-"""Reading and checking users' mesh files (OBJ, STL) before any engine sees them.
+"""Reading and checking users' mesh files (OBJ, STL, GLB/glTF) before any engine sees them.
 
 A scene's ``shape: mesh`` object is refused at validation, with one line naming the field, when its file is
 unreadable, not a mesh, empty, holds NaN/inf coordinates, is absurdly small or large once scaled, or has more
@@ -12,9 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.errors import AssetError
+from sim.mesh_formats import GLTF_SUFFIXES, read_gltf
 from sim.mesh_lod import parse_obj
 
-MESH_SUFFIXES = (".obj", ".stl")
+MESH_SUFFIXES = (".obj", ".stl", *GLTF_SUFFIXES)
 MAX_VERTICES = 200_000
 MIN_EXTENT, MAX_EXTENT = 1e-3, 5.0  # metres, the largest side of the scaled bounding box
 
@@ -37,26 +39,33 @@ def _read_stl(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return v, np.arange(len(v)).reshape(-1, 3)
 
 
-def read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Return (vertices (V, 3), triangles (F, 3)) of an OBJ or STL file; ValueError if it is not one."""
-    data = path.read_bytes()
-    if b"\x00" in data[:4096] and path.suffix.lower() == ".obj":
+def mesh_from_bytes(data: bytes, suffix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Return (vertices (V, 3), triangles (F, 3)) of OBJ or STL bytes (``suffix`` ".obj" or ".stl");
+    ValueError if they are not one."""
+    if b"\x00" in data[:4096] and suffix == ".obj":
         raise ValueError("binary data, not an OBJ text file")
     try:
-        return _read_stl(data) if path.suffix.lower() == ".stl" else parse_obj(data)
+        return _read_stl(data) if suffix == ".stl" else parse_obj(data)
     except (ValueError, IndexError, struct.error) as exc:
-        raise ValueError(f"not a readable {path.suffix.lower()[1:].upper()} mesh ({exc})") from None
+        raise ValueError(f"not a readable {suffix[1:].upper()} mesh ({exc})") from None
+
+
+def read_mesh(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Return (vertices (V, 3), triangles (F, 3)) of an OBJ, STL or glTF file; ValueError if it is not one."""
+    if path.suffix.lower() in GLTF_SUFFIXES:
+        return read_gltf(path)
+    return mesh_from_bytes(path.read_bytes(), path.suffix.lower())
 
 
 def mesh_problem(path: Path, scale: float = 1.0) -> str | None:
     """Return why the mesh file at ``path`` cannot be a scene object (scaled by ``scale``), or None."""
     if path.suffix.lower() not in MESH_SUFFIXES:
-        return f"'{path.name}': mesh files must be {' or '.join(MESH_SUFFIXES)}"
+        return f"'{path.name}': mesh files must be {', '.join(MESH_SUFFIXES)}"
     try:
         vertices, faces = read_mesh(path)
     except OSError as exc:
         return f"'{path.name}': cannot read ({exc.strerror})"
-    except ValueError as exc:
+    except (ValueError, AssetError) as exc:
         return f"'{path.name}': {exc}"
     if len(vertices) < 4 or len(faces) < 4:
         return f"'{path.name}': empty mesh ({len(vertices)} vertices, {len(faces)} triangles; a solid needs >= 4)"

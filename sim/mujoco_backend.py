@@ -16,6 +16,7 @@ import numpy as np
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
+from sim.mesh_objects import add_mujoco_mesh
 from sim.mujoco_meshes import merge_obj_objects, single_object_obj
 from sim.mujoco_params import MujocoParamsMixin
 from sim.mujoco_textures import add_procedural_textures
@@ -104,15 +105,13 @@ def _add_object(mujoco: Any, ms: Any, o: ObjectSpec, scene_dir: Path | None) -> 
     if o.shape == "urdf":  # a single-link URDF becomes mesh geoms of this body
         _add_urdf_geoms(mujoco, ms, body, o, scene_dir)
         return
+    if o.shape == "mesh":  # a visual geom plus one convex geom per part (sim.mesh_objects)
+        add_mujoco_mesh(mujoco, ms, body, o, scene_dir, (VISUAL_GROUP, COLLISION_GROUP))
+        return
     g = body.add_geom(name=o.name, rgba=list(o.rgba), friction=[o.friction, 0.005, 0.0001])
     if o.shape in types:
         g.type = types[o.shape]
         g.size = _geom_size(o)
-    elif o.shape == "mesh":
-        path = resolve_asset(o.asset or "", scene_dir)
-        mesh = ms.add_mesh(name=f"{o.name}_mesh", file=str(path), scale=[o.scale] * 3)
-        g.type = mujoco.mjtGeom.mjGEOM_MESH
-        g.meshname = mesh.name
     else:
         raise BackendError(f"objects '{o.name}': shape '{o.shape}' is not supported on mujoco")
     g.mass = o.mass

@@ -15,6 +15,7 @@ import numpy as np
 from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
+from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
 from sim.pybullet_params import PybulletParamsMixin
 from sim.segmentation import Instance, instance_table
@@ -107,6 +108,7 @@ class PybulletBackend(PybulletParamsMixin):
                                   childFramePosition=[0, 0, 0])
         c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._object_uids: dict[str, int] = {}
+        self._offset_com: set[int] = set()
 
     def _add_floor(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
@@ -129,6 +131,9 @@ class PybulletBackend(PybulletParamsMixin):
             c.changeVisualShape(uid, -1, rgbaColor=list(o.rgba))
             if not o.fixed:
                 c.changeDynamics(uid, -1, mass=o.mass)
+        elif o.shape == "mesh":  # compound convex collision + (textured) visual mesh (sim.mesh_objects)
+            uid = add_pybullet_mesh(c, self._pb, o, scene_dir, mass, pos, orn)
+            self._offset_com.add(uid)  # its centre of mass is not its mesh origin
         else:
             kw_col, kw_vis = self._shape_kwargs(o, scene_dir)
             col = c.createCollisionShape(**kw_col) if o.collide else -1
@@ -138,6 +143,15 @@ class PybulletBackend(PybulletParamsMixin):
         self._names[(uid, -1)] = o.name
         self._bodies[o.name] = (uid, -1)
         self._object_uids[o.name] = uid if not o.fixed else -1
+
+    def _com_pose(self, uid: int, pos: Vector, quat: Vector) -> tuple[list[float], list[float]]:
+        """Return the base COM pose (what Bullet's reset takes) of a body whose link frame is at (pos, quat wxyz)."""
+        orn = quat_wxyz_to_xyzw(quat)
+        if uid not in self._offset_com:
+            return list(pos), orn
+        lp, lo = self.client.getDynamicsInfo(uid, -1)[3:5]
+        p, o = self.client.multiplyTransforms(list(pos), orn, lp, lo)
+        return list(p), list(o)
 
     def _shape_kwargs(self, o: ObjectSpec, scene_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
         pb = self._pb
@@ -151,10 +165,6 @@ class PybulletBackend(PybulletParamsMixin):
         if o.shape in ("cylinder", "capsule"):
             t = pb.GEOM_CYLINDER if o.shape == "cylinder" else pb.GEOM_CAPSULE
             return {"shapeType": t, "radius": s[0], "height": s[1]}, {"shapeType": t, "radius": s[0], "length": s[1]}
-        if o.shape == "mesh":
-            path = str(resolve_asset(o.asset or "", scene_dir))
-            kw = {"shapeType": pb.GEOM_MESH, "fileName": path, "meshScale": [o.scale] * 3}
-            return kw, dict(kw)
         raise BackendError(f"objects '{o.name}': unsupported shape '{o.shape}'")
 
     def reset(self) -> None:
@@ -176,7 +186,7 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         for o in self.spec.objects:
             uid, _ = self._bodies[o.name]
-            c.resetBasePositionAndOrientation(uid, list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat))
+            c.resetBasePositionAndOrientation(uid, *self._com_pose(uid, o.pose.pos, o.pose.quat))
             c.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
         q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
         self.set_joint_positions(q)
@@ -275,8 +285,8 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         if link == -1:
             p, o = c.getBasePositionAndOrientation(uid)
-            if uid == self.robot:
-                # Base COM frame -> URDF link frame.
+            if uid == self.robot or uid in self._offset_com:
+                # Base COM frame -> URDF / mesh link frame.
                 lp, lo = c.getDynamicsInfo(uid, -1)[3:5]
                 ip, io = c.invertTransform(lp, lo)
                 p, o = c.multiplyTransforms(p, o, ip, io)
@@ -289,7 +299,7 @@ class PybulletBackend(PybulletParamsMixin):
         """Teleport an object with zero velocity (marks the world as used: the next reset reloads it)."""
         self._fresh = False
         uid, _ = self._bodies[name]
-        self.client.resetBasePositionAndOrientation(uid, list(pos), quat_wxyz_to_xyzw(quat))
+        self.client.resetBasePositionAndOrientation(uid, *self._com_pose(uid, pos, quat))
         self.client.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
 
     def joint_positions(self) -> np.ndarray:
