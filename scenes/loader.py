@@ -14,7 +14,7 @@ from scenes.tasks import validate_task
 from scenes.validation import format_validation_error
 from sim.assets import resolve_asset
 from sim.errors import AssetError, InputError, SceneError
-from sim.mesh_files import mesh_problem
+from sim.mesh_files import mesh_problem, object_volume
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 MAX_SCENE_BYTES = 4 * 1024 * 1024
@@ -34,6 +34,7 @@ def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
     except ValidationError as err:
         raise SceneError(format_validation_error(err)) from None
     check_assets(spec, source_dir)
+    spec = apply_densities(spec, source_dir)
     spec = apply_calibrations(spec, source_dir)
     check_scene(spec, source_dir)
     return spec
@@ -64,6 +65,25 @@ def apply_calibrations(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
             })
         cams.append(cam)
     return spec.model_copy(update={"cameras": tuple(cams)})
+
+
+def apply_densities(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
+    """Return ``spec`` with each ``density`` turned into ``mass`` (density x volume; a mesh's enclosed volume,
+    scaled), so both engines, the tasks and mass randomization read one number."""
+    if all(o.density is None for o in spec.objects):
+        return spec
+    objects = []
+    for i, o in enumerate(spec.objects):
+        if o.density is not None:
+            volume = object_volume(o, resolve_asset(o.asset, source_dir) if o.shape == "mesh" and o.asset else None)
+            if volume is None:
+                raise AssetError(f"objects[{i}].density: the mesh is not closed, so it has no volume; give mass")
+            mass = o.density * volume
+            if not 0 < mass <= 1000:
+                raise SceneError(f"objects[{i}].density: gives a mass of {mass:.3g} kg; expected (0, 1000] kg")
+            o = o.model_copy(update={"mass": mass, "density": None})
+        objects.append(o)
+    return spec.model_copy(update={"objects": tuple(objects)})
 
 
 def check_assets(spec: SceneSpec, source_dir: Path | None) -> None:

@@ -97,6 +97,10 @@ class ObjectSpec(Frozen):
     scale: float = Field(1.0, gt=0)
     pose: Pose = Pose()
     mass: float = Field(0.1, gt=0, le=1000)
+    density: float | None = Field(
+        None, gt=0, le=30_000, description="kg/m^3: mass = density x volume (a mesh's enclosed volume, which "
+        "needs a closed mesh); give mass or density, not both. The loader turns it into mass",
+    )
     friction: float = Field(1.0, ge=0, le=10)
     rgba: RGBA = (0.8, 0.2, 0.2, 1.0)
     semantic_class: Name = "object"
@@ -117,6 +121,10 @@ class ObjectSpec(Frozen):
             raise ValueError(f"size: {self.shape} needs {need[self.shape]} values, got {len(self.size)}")
         if self.shape in ("mesh", "urdf") and not self.asset:
             raise ValueError(f"asset: required for shape '{self.shape}'")
+        if self.density is not None and "mass" in self.model_fields_set:
+            raise ValueError("density: give mass or density, not both")
+        if self.density is not None and self.shape == "urdf":
+            raise ValueError("density: not supported for urdf objects (their URDF gives the mass)")
         return self
 
 

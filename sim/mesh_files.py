@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from scenes.spec import ObjectSpec
 from sim.errors import AssetError
 from sim.mesh_formats import GLTF_SUFFIXES, read_gltf
 from sim.mesh_lod import parse_obj
@@ -79,4 +80,27 @@ def mesh_problem(path: Path, scale: float = 1.0) -> str | None:
     if not MIN_EXTENT <= extent <= MAX_EXTENT:
         return (f"'{path.name}': its size after scale {scale:g} is {extent:.3g} m; expected {MIN_EXTENT:g}.."
                 f"{MAX_EXTENT:g} m (is the file in millimetres? set scale: 0.001)")
+    return None
+
+
+def object_volume(o: ObjectSpec, mesh_path: Path | None = None) -> float | None:
+    """Return the volume (m^3) of object ``o``: analytic for primitives, the enclosed volume of its (scaled)
+    mesh at ``mesh_path`` for meshes; None when that mesh is not closed or the shape has no volume here."""
+    import math
+
+    from sim.mesh_convex import closed_mesh_volume
+
+    s = o.size
+    if o.shape == "box":
+        return s[0] * s[1] * s[2]
+    if o.shape == "sphere":
+        return 4 / 3 * math.pi * s[0] ** 3
+    if o.shape == "cylinder":
+        return math.pi * s[0] ** 2 * s[1]
+    if o.shape == "capsule":
+        return math.pi * s[0] ** 2 * s[1] + 4 / 3 * math.pi * s[0] ** 3
+    if o.shape == "mesh" and mesh_path is not None:
+        vertices, faces = read_mesh(mesh_path)
+        vol = closed_mesh_volume(vertices, faces)
+        return None if vol is None else vol * o.scale**3
     return None
