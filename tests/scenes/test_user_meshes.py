@@ -1,4 +1,4 @@
-"""A user's own mesh file (OBJ or STL, next to the scene) works end to end on both engines; each kind of bad mesh
+"""A user's own mesh file (OBJ, STL or GLB, next to the scene) works end to end on both engines; each kind of bad mesh
 is refused at validation with exit 2 and one line naming the field."""
 
 from __future__ import annotations
@@ -39,23 +39,32 @@ def stl_bytes(vertices: np.ndarray, faces: np.ndarray) -> bytes:
     return bytes(out)
 
 
-@pytest.mark.parametrize("fmt", ["obj", "stl"])
+@pytest.mark.parametrize("fmt", ["obj", "stl", "glb"])
 def test_user_mesh_end_to_end(run_cli, tmp_path, fmt):
+    from sim.mesh_lod import parse_obj
+
     src = (ASSETS_DIR / "objects" / "mug.obj").read_bytes()
     if fmt == "obj":
         (tmp_path / "widget.obj").write_bytes(src)
-    else:
-        from sim.mesh_lod import parse_obj
-
+    elif fmt == "stl":
         (tmp_path / "widget.stl").write_bytes(stl_bytes(*parse_obj(src)))
+    else:
+        trimesh = pytest.importorskip("trimesh")
+        trimesh.Trimesh(*parse_obj(src)).export(str(tmp_path / "widget.glb"))
     scene = write_scene(tmp_path, f"widget.{fmt}")
-    assert run_cli("validate", scene).rc == 0
+    env = {"ROBOSYNTH_CACHE_DIR": str(tmp_path / "cache")}  # an empty cache: the first run decomposes
+    assert run_cli("validate", scene, env=env).rc == 0
+    first: dict[Path, int] = {}
     for backend in ("mujoco", "pybullet"):
         out = tmp_path / f"data-{backend}"
         res = run_cli("generate", scene, "--backend", backend, "--episodes", "1", "--cameras", "agentview",
-                      "--resolution", "32x32", "--keep-failed", "--out", out)
+                      "--resolution", "32x32", "--keep-failed", "--out", out, env=env)
         assert res.rc == 0, res.stderr
         assert run_cli("verify", out).rc == 0
+        cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache" / "convex").glob("*.obj")}
+        assert len(cached) == 1, cached  # one decomposition ...
+        first = first or cached
+        assert cached == first  # ... the second engine's run reused it (same file, not rewritten)
 
 
 def _write(path: Path, data: bytes | str) -> str:
@@ -77,7 +86,9 @@ BAD = {
              "expected 0.001..5 m"),
     "truncated_stl": (lambda d: _write(d / "w.stl", b"\0" * 80 + struct.pack("<I", 100) + b"\0" * 50), 1.0,
                       "binary STL says 100 triangles"),
-    "glb": (lambda d: _write(d / "w.glb", b"glTF"), 1.0, "mesh files must be .obj or .stl"),
+    "glb": (lambda d: _write(d / "w.glb", b"glTF"), 1.0, "not a readable GLB file"),
+    "gltf_json": (lambda d: _write(d / "w.gltf", "{not json"), 1.0, "not a readable GLTF file"),
+    "ply": (lambda d: _write(d / "w.ply", "ply\n"), 1.0, "mesh files must be .obj, .stl, .glb, .gltf"),
 }
 
 
