@@ -240,6 +240,8 @@ OLD_DEFAULTS = {
               "cube_b_region": [[0.42, -0.15], [0.58, 0.15]], "min_separation": 0.10, "cube_yaw_range": 0.6,
               "xy_threshold": 0.02, "z_tolerance": 0.01},
     "clutter": {"settle_speed": 0.002, "spacing": 0.09},
+    "pick_mesh": {"target": "can", "bin": "bin", "gap": 0.015, "target_gap": 0.05, "bin_inner": [0.3, 0.22],
+                  "bin_rim": 0.11, "settle_speed": 0.002, "grasp_height": 0.08},
 }
 
 
