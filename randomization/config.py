@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from randomization.distributions import DIST_NAMES, Choice, Distribution, Scale
+from randomization.textures import TextureRandomization, image_problem
 from scenes.spec import CameraSpec, SceneSpec
 from sim.errors import SceneError
 
@@ -30,15 +31,6 @@ class Strict(BaseModel):
     """Base of the config models: frozen, unknown parameters rejected, finite numbers only."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
-class TextureRandomization(Strict):
-    """Procedural texture (MuJoCo builtin textures; ignored by engines without them)."""
-
-    kinds: tuple[Literal["checker", "noise", "gradient"], ...] = Field(("checker",), min_length=1)
-    rgb1: Dist
-    rgb2: Dist
-    repeat: Dist | None = None
 
 
 class ObjectVisual(Strict):
@@ -297,6 +289,9 @@ def _check_visual(cfg: VisualConfig, spec: SceneSpec, p: str) -> None:
                 _dims(f"{p}.objects.{name}.texture.{f}", getattr(ov.texture, f), (None, 3))
             _dims(f"{p}.objects.{name}.texture.repeat", ov.texture.repeat, (None,))
             _bounds(f"{p}.objects.{name}.texture.repeat", ov.texture.repeat, 1.0, 0.0, 100.0, open_lo=True)
+            for i, image in enumerate(ov.texture.images):
+                if (problem := image_problem(image)) is not None:
+                    raise SceneError(f"{p}.objects.{name}.texture.images[{i}]: {problem}")
     _targets(f"{p}.lights", cfg.lights, [li.name for li in spec.lights], "light")
     for name, lr in cfg.lights.items():
         for f in ("pos_jitter", "dir_jitter", "diffuse", "ambient"):

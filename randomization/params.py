@@ -23,6 +23,7 @@ from randomization.config import (
     resolve,
 )
 from randomization.seeding import stream
+from randomization.textures import sample_texture
 from scenes.spec import CameraSpec, LightSpec, ObjectSpec, Pose, SceneSpec
 from sim.errors import SceneError
 
@@ -144,14 +145,7 @@ def _sample_visual(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.Gen
             else:
                 out["rgba"][name] = _clip01(ent.rgba.sample_vector(rng, nominal[:3])) + [nominal[3]]
         if ent.texture is not None:
-            t = ent.texture
-            kind = t.kinds[int(rng.integers(len(t.kinds)))]
-            out["textures"][name] = {
-                "kind": kind,
-                "rgb1": _clip01(t.rgb1.sample_vector(rng, nominal[:3])),
-                "rgb2": _clip01(t.rgb2.sample_vector(rng, nominal[:3])),
-                "repeat": 1.0 if t.repeat is None else t.repeat.sample_float(rng, 1.0),
-            }
+            out["textures"][name] = sample_texture(ent.texture, rng, nominal[:3])
     for light in spec.lights:
         ent = resolve(cfg.visual.lights, light.name)
         if ent is not None:

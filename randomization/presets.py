@@ -1,7 +1,7 @@
 """Randomization presets ``none``, ``visual``, ``physical``, ``full`` built for a given scene.
 
 Ranges are mild (tuned for a Panda tabletop pick-and-place) so that a scripted expert keeps succeeding:
-colours anywhere, lights and cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3],
+colours anywhere, the shipped textures (assets/textures) on the floor, tables and mesh objects, lights and cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3],
 initial joints +-0.02 rad (sd), small action noise and 0-1 step latency. ``full`` = visual + physical +
 sensor noise. Objects the task places itself (a ``<name>_region`` task parameter, drawn from the ``task``
 stream) are left to the task. Distractors are structural (world rebuilds) and stay opt-in.
@@ -24,11 +24,14 @@ def _visual(spec: SceneSpec) -> dict[str, Any]:
     if spec.floor:
         objects["floor"] = {
             "rgba": {"dist": "uniform", "low": [0.25, 0.25, 0.25], "high": [0.75, 0.75, 0.75]},
-            "texture": {"kinds": ["checker", "noise"],
+            "texture": {"kinds": ["checker", "noise", "image"],
                         "rgb1": {"dist": "uniform", "low": [0.2, 0.2, 0.2], "high": [0.8, 0.8, 0.8]},
                         "rgb2": {"dist": "uniform", "low": [0.2, 0.2, 0.2], "high": [0.8, 0.8, 0.8]},
                         "repeat": {"dist": "loguniform", "low": 2.0, "high": 8.0}},
         }
+    for o in spec.objects:  # tables and mesh objects: one of the shipped images (assets/textures)
+        if (o.fixed and o.shape == "box") or o.shape == "mesh":
+            objects[o.name] = {"texture": {"kinds": ["image"], "repeat": {"dist": "uniform", "low": 1.0, "high": 2.0}}}
     cams: dict[str, Any] = {}
     if spec.cameras:
         cams["*"] = {"pos_jitter": {"dist": "uniform", "low": -0.02, "high": 0.02},

@@ -21,13 +21,14 @@ from sim.assets import resolve_asset
 from sim.mesh_convex import ConvexParts, closed_mesh_volume, convex_parts_of_file
 from sim.mesh_formats import GLTF_SUFFIXES, convert_gltf
 from sim.mesh_lod import write_obj
+from sim.mesh_uv import with_texcoords
 
 
 @dataclass(frozen=True)
 class MeshObject:
     """Everything an engine needs to build a mesh object."""
 
-    visual: Path  # an OBJ or STL file in the object's own units (scaled by ``ObjectSpec.scale``)
+    visual: Path  # an OBJ with texture coordinates (or an STL) in the object's units (scaled by ``ObjectSpec.scale``)
     texture: Path | None  # base-colour texture (PNG) of a textured glTF file
     parts: ConvexParts  # collision parts, already scaled
     weights: np.ndarray  # each part's share of the mass (sums to 1)
@@ -52,6 +53,7 @@ def mesh_object(o: ObjectSpec, scene_dir: Path | None) -> MeshObject:
         converted = convert_gltf(path)
         path, texture = converted.obj, converted.texture
     parts = convex_parts_of_file(path, o.scale)
+    path = path if texture is not None else with_texcoords(str(path))  # randomized textures need coordinates
     props = [_volume_and_centroid(v, f) for v, f in parts.parts]
     vols = np.array([vol for vol, _ in props])
     weights = vols / vols.sum()

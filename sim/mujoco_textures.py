@@ -5,8 +5,9 @@ the geom's own, so the default look is unchanged. ``set_texture`` (sim.mujoco_pa
 ``model.tex_data`` and ``mat_texrepeat``; live GL contexts then need ``upload_textures`` (the scene
 renderer calls it when the backend's ``texture_version`` changes).
 
-Patterns are pure functions of the texture parameters ``{kind, rgb1, rgb2, repeat}``: the noise pattern's
-generator is seeded from those values, so recorded parameters reproduce the same pixels.
+Patterns are pure functions of the texture parameters ``{kind, rgb1, rgb2, repeat}`` (plus ``image``, an asset
+path, for the image kind): the noise pattern's generator is seeded from those values, so recorded parameters
+reproduce the same pixels. Mesh objects get texture coordinates from ``sim.mesh_uv`` when their file has none.
 
 Repeat: on the floor (a plane) ``repeat`` is texture tiles per metre (``texuniform``); on objects it is
 tiles per face. A tile holds 2 x 2 checker cells, or one noise patch.
@@ -14,6 +15,7 @@ tiles per face. A tile holds 2 x 2 checker cells, or one noise patch.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -22,10 +24,12 @@ from typing import Any
 import numpy as np
 
 from scenes.spec import SceneSpec
+from sim.assets import resolve_asset
+from sim.errors import AssetError
 
 TEX_SIZE = 64  # pixels per side of every procedural texture
-KINDS = ("checker", "noise")
-TEXTURABLE_SHAPES = ("box", "sphere", "cylinder", "capsule")
+KINDS = ("checker", "noise", "gradient", "image")
+TEXTURABLE_SHAPES = ("box", "sphere", "cylinder", "capsule", "mesh")
 NOISE_OCTAVES = (4, 8, 16, 64)  # grid cells per side of each value-noise octave (equal weights)
 
 
@@ -40,7 +44,7 @@ def material_name(target: str) -> str:
 
 
 def texturable_targets(spec: SceneSpec) -> list[str]:
-    """Return the targets that get a procedural texture on MuJoCo: the floor and primitive objects."""
+    """Return the targets that get a procedural texture on MuJoCo: the floor, primitive and mesh objects."""
     out = ["floor"] if spec.floor else []
     return out + [o.name for o in spec.objects if o.shape in TEXTURABLE_SHAPES]
 
@@ -49,7 +53,7 @@ def add_procedural_textures(mujoco: Any, ms: Any, spec: SceneSpec) -> None:
     """Give each texturable geom of an MjSpec a white 2D texture and a material of its own colour."""
     for target in texturable_targets(spec):
         geom = ms.geom(target)
-        if geom is None:
+        if geom is None or geom.material:  # a textured glTF mesh keeps its own texture
             continue
         tex = ms.add_texture(name=texture_name(target), type=mujoco.mjtTexture.mjTEXTURE_2D,
                              builtin=mujoco.mjtBuiltin.mjBUILTIN_FLAT, rgb1=[1.0, 1.0, 1.0],
@@ -92,10 +96,25 @@ def texture_pattern(tex: Mapping[str, Any], size: int = TEX_SIZE) -> np.ndarray:
             t = t + _periodic_upsample(rng.random((n, n)), size)
         lo, hi = float(t.min()), float(t.max())
         t = (t - lo) / (hi - lo) if hi > lo else np.zeros_like(t)
+    elif kind == "gradient":
+        t = np.broadcast_to(np.linspace(0.0, 1.0, size)[None, :], (size, size))
+    elif kind == "image":
+        return texture_image(str(tex["image"]), size).copy()
     else:
         raise ValueError(f"unknown texture kind {kind!r} (one of {', '.join(KINDS)})")
     img = c1[None, None, :] * (1.0 - t[..., None]) + c2[None, None, :] * t[..., None]
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+
+
+@functools.lru_cache(maxsize=32)
+def texture_image(path: str, size: int) -> np.ndarray:
+    """Return the (size, size, 3) uint8 RGB image of a texture asset (``assets/`` or ``pybullet_data``)."""
+    import cv2
+
+    bgr = cv2.imread(str(resolve_asset(path)), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise AssetError(f"texture image '{path}' is not a readable image")
+    return np.ascontiguousarray(cv2.resize(bgr, (size, size), interpolation=cv2.INTER_AREA)[..., ::-1])
 
 
 def upload_textures(model: Any, renderers: Iterable[Any], tex_ids: Iterable[int]) -> int:

@@ -18,6 +18,7 @@ from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
 from sim.pybullet_params import PybulletParamsMixin
+from sim.pybullet_textures import floor_visual
 from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
 from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
@@ -113,8 +114,7 @@ class PybulletBackend(PybulletParamsMixin):
     def _add_floor(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
         col = c.createCollisionShape(pb.GEOM_PLANE)
-        vis = c.createVisualShape(pb.GEOM_BOX, halfExtents=[5, 5, 0.0005], rgbaColor=list(spec.floor_rgba),
-                                  visualFramePosition=[0, 0, -0.0005])
+        vis = floor_visual(c, pb, list(spec.floor_rgba))  # a quad with texture coordinates in metres
         uid = c.createMultiBody(0, col, vis, [0, 0, 0])
         c.changeDynamics(uid, -1, restitution=1.0)
         self._names[(uid, -1)] = "floor"

@@ -7,19 +7,21 @@ Restitution: Bullet multiplies the two bodies' coefficients, so fixed bodies (ta
 restitution 1 and an object's coefficient is then its contact's coefficient against them.
 Joint damping: the Panda URDF has none (PyBullet's nominal is 0); ``set_joint_damping`` writes absolute
 values, so the same randomized damping means the same thing on both engines.
-Textures: TinyRenderer gets no procedural textures here; ``set_texture`` paints the pattern's mean colour
-(alpha kept), which is what MuJoCo does for targets without a texture slot.
+Textures: ``set_texture`` loads the pattern as a PNG (``sim.pybullet_textures``, the same pixels as MuJoCo's) and
+sets it on the target's visual shapes; ``restore_nominal_params`` removes it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scenes.spec import SceneSpec
+from sim.pybullet_textures import texture_png, tiles_for
 from sim.types import Vector
 
 
@@ -77,11 +79,17 @@ class PybulletParamsMixin:
         self._arm_damping = np.asarray(nominal.joint_damping, float)
         self.lights = _scene_lights(spec)
         self.gain_scale = 1.0
+        self._texture_ids: dict[Path, int] = {}
+        self._textured: set[str] = set()
 
     def restore_nominal_params(self) -> None:
         """Put every randomizable parameter back to the values the world had when it was loaded."""
         c = self.client
         nominal = self._nominal
+        for name in self._textured:
+            uid, link = self._bodies[name]
+            c.changeVisualShape(uid, link, textureUniqueId=-1)
+        self._textured.clear()
         for name, dyn in nominal.dynamics.items():
             uid, link = self._bodies[name]
             c.changeDynamics(uid, link, **dyn)
@@ -102,9 +110,15 @@ class PybulletParamsMixin:
         self._alpha[name] = float(rgba[3])
 
     def set_texture(self, name: str, tex: Mapping[str, Any]) -> None:
-        """Paint a procedural texture's mean colour on an object or the floor (its current alpha kept)."""
-        mean = [(a + b) / 2 for a, b in zip(tex["rgb1"], tex["rgb2"], strict=True)]
-        self.set_object_rgba(name, [*mean, self._alpha.get(name, 1.0)])
+        """Paint a texture ``{kind, rgb1, rgb2, repeat[, image]}`` on an object or the floor (its alpha kept)."""
+        shape = "floor" if name == "floor" else self.spec.object(name).shape
+        png = texture_png(tex, tiles_for(tex, shape))
+        if png not in self._texture_ids:  # one load per client and image (reset reloads the world: cleared)
+            self._texture_ids[png] = self.client.loadTexture(str(png))
+        uid, link = self._bodies[name]
+        self.client.changeVisualShape(uid, link, textureUniqueId=self._texture_ids[png],
+                                      rgbaColor=[1.0, 1.0, 1.0, self._alpha.get(name, 1.0)])
+        self._textured.add(name)
 
     def set_object_mass(self, name: str, mass: float) -> None:
         """Set an object's mass (Bullet rescales the inertia from the collision shape)."""

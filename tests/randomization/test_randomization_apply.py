@@ -255,10 +255,11 @@ def test_checker_texture_on_floor(world):
     tex = p.visual["textures"]["floor"]
     rgb = render(world, "floorcam").rgb.reshape(-1, 3).astype(float)
     c1, c2 = np.asarray(tex["rgb1"]) * 255, np.asarray(tex["rgb2"]) * 255
-    if b.name == "pybullet":  # no procedural textures: the pattern's mean colour, up to lighting
-        want = (c1 + c2) / 2
-        k = float(rgb.mean(0) @ want / (want @ want))
-        assert np.abs(rgb.mean(0) - k * want).max() <= 12 and rgb.std(0).max() < 3
+    if b.name == "pybullet":  # the same pattern as a PNG texture; TinyRenderer's lighting scales the colours
+        unit = rgb / np.linalg.norm(rgb, axis=1, keepdims=True)
+        near1 = np.linalg.norm(unit - c1 / np.linalg.norm(c1), axis=1) < 0.08
+        near2 = np.linalg.norm(unit - c2 / np.linalg.norm(c2), axis=1) < 0.08
+        assert near1.mean() > 0.25 and near2.mean() > 0.25, (near1.mean(), near2.mean())
         return
     slot = b._tex_slots["floor"]
     assert np.array_equal(b.model.tex_data[slot[2]], texture_pattern(tex).reshape(-1))
@@ -289,8 +290,10 @@ def test_noise_texture_on_table_and_cube(world):
     table = f.rgb[instance_mask(world, f, "table")].astype(float)
     t = p.visual["textures"]["table"]
     c1, c2 = np.asarray(t["rgb1"]) * 255, np.asarray(t["rgb2"]) * 255
-    if b.name == "pybullet":
-        assert table.std(0).max() < 3  # one (mean) colour
+    if b.name == "pybullet":  # textured too: pixels spread between the two colours (TinyRenderer's lighting)
+        unit = table / np.linalg.norm(table, axis=1, keepdims=True)
+        along = unit @ (c1 / np.linalg.norm(c1) - c2 / np.linalg.norm(c2))
+        assert table.std(0).max() > 5 and np.ptp(along) > 0.2, (table.std(0), np.ptp(along))
         return
     # Every texel is a blend of rgb1 and rgb2: pixels lie on the segment between them, spread along it.
     off, s = off_segment(table, c1, c2)
