@@ -1,10 +1,11 @@
 """Randomization presets ``none``, ``visual``, ``physical``, ``full`` built for a given scene.
 
 Ranges are mild (tuned for a Panda tabletop pick-and-place) so that a scripted expert keeps succeeding:
-colours anywhere, the shipped textures (assets/textures) on the floor, tables and mesh objects, lights and cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3],
-initial joints +-0.02 rad (sd), small action noise and 0-1 step latency. ``full`` = visual + physical +
-sensor noise. Objects the task places itself (a ``<name>_region`` task parameter, drawn from the ``task``
-stream) are left to the task. Distractors are structural (world rebuilds) and stay opt-in.
+colours anywhere, the shipped textures (assets/textures) on the floor, tables and mesh objects, lights and
+cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3], initial joints +-0.02 rad (sd), small
+action noise and 0-1 step latency. ``full`` = visual + physical + sensor noise. Objects the task places itself
+(a ``<name>_region`` task parameter, drawn from the ``task`` stream) are left to the task. Distractors are
+structural (world rebuilds) and stay opt-in.
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from sim.files import write_bytes_atomic
+from sim.mesh_files import mesh_from_bytes
 from sim.mesh_lod import cache_dir as _lod_cache_dir
 
 CONVEX_VERSION = "1"  # part of the cache key: bump when this module's output changes
@@ -122,8 +123,6 @@ def read_parts_obj(data: bytes) -> list[tuple[np.ndarray, np.ndarray]]:
 def convex_parts(data: bytes, scale: float, suffix: str = ".obj") -> ConvexParts:
     """Return the convex parts of the mesh file bytes ``data`` (``suffix`` says its format) scaled by ``scale``,
     from the on-disk cache when it holds them (else decomposed now and written atomically)."""
-    from sim.mesh_files import mesh_from_bytes
-
     name = method()[0]
     path = cache_dir() / f"{cache_key(data, scale)}.obj"
     try:
@@ -143,17 +142,3 @@ def convex_parts(data: bytes, scale: float, suffix: str = ".obj") -> ConvexParts
 def convex_parts_of_file(path: Path, scale: float) -> ConvexParts:
     """Return :func:`convex_parts` of the mesh file at ``path``."""
     return convex_parts(Path(path).read_bytes(), float(scale), Path(path).suffix.lower())
-
-
-def closed_mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float | None:
-    """Return the volume (m^3) enclosed by a closed triangle mesh, or None if it is not closed (an edge not
-    shared by exactly two triangles)."""
-    v = np.asarray(vertices, float)
-    _, first, inverse = np.unique(np.round(v, 9), axis=0, return_index=True, return_inverse=True)
-    f = first[inverse.reshape(-1)][np.asarray(faces, np.int64)]  # welded: STL and UV seams repeat positions
-    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
-    if len(f) < 4 or not np.all(counts == 2):
-        return None
-    signed = np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6.0
-    return abs(float(signed))

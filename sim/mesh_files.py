@@ -88,8 +88,6 @@ def object_volume(o: ObjectSpec, mesh_path: Path | None = None) -> float | None:
     mesh at ``mesh_path`` for meshes; None when that mesh is not closed or the shape has no volume here."""
     import math
 
-    from sim.mesh_convex import closed_mesh_volume
-
     s = o.size
     if o.shape == "box":
         return s[0] * s[1] * s[2]
@@ -104,3 +102,17 @@ def object_volume(o: ObjectSpec, mesh_path: Path | None = None) -> float | None:
         vol = closed_mesh_volume(vertices, faces)
         return None if vol is None else vol * o.scale**3
     return None
+
+
+def closed_mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float | None:
+    """Return the volume (m^3) enclosed by a closed triangle mesh, or None if it is not closed (an edge not
+    shared by exactly two triangles)."""
+    v = np.asarray(vertices, float)
+    _, first, inverse = np.unique(np.round(v, 9), axis=0, return_index=True, return_inverse=True)
+    f = first[inverse.reshape(-1)][np.asarray(faces, np.int64)]  # welded: STL and UV seams repeat positions
+    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    if len(f) < 4 or not np.all(counts == 2):
+        return None
+    signed = np.einsum("ij,ij->i", v[f[:, 0]], np.cross(v[f[:, 1]], v[f[:, 2]])).sum() / 6.0
+    return abs(float(signed))

@@ -18,7 +18,8 @@ import numpy as np
 
 from scenes.spec import ObjectSpec
 from sim.assets import resolve_asset
-from sim.mesh_convex import ConvexParts, closed_mesh_volume, convex_parts_of_file
+from sim.mesh_convex import ConvexParts, convex_parts_of_file
+from sim.mesh_files import closed_mesh_volume
 from sim.mesh_formats import GLTF_SUFFIXES, convert_gltf
 from sim.mesh_lod import write_obj
 from sim.mesh_uv import with_texcoords

@@ -172,7 +172,8 @@ class PickMeshExpert:
 
     def reset(self) -> None:
         """Start from the approach phase."""
-        self.phase, self.count, self.yaw_goal = "approach", 0, None
+        self.phase, self.count = "approach", 0
+        self.yaw_goal: float | None = None
 
     def _move(self, ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float) -> np.ndarray:
         d = np.clip(self.gain * (goal - ee) / self.dpos, -1.0, 1.0)
@@ -195,7 +196,7 @@ class PickMeshExpert:
         ee_yaw = quat_yaw(obs["robot0_eef_quat"].astype(float))
         if self.yaw_goal is None:
             self.yaw_goal = self._grasp_yaw(target, others, ee_yaw) if len(others) else ee_yaw
-        yaw_err = (self.yaw_goal - ee_yaw + math.pi / 2) % math.pi - math.pi / 2  # the hand is symmetric under pi
+        yaw_err = (float(self.yaw_goal) - ee_yaw + math.pi / 2) % math.pi - math.pi / 2  # symmetric hand: mod pi
         grasp = target + [0.0, 0.0, self.grasp_h]
         carry_z = bin_pos[2] + self.rim + self.grasp_h + 0.12
         if self.phase == "approach":

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 import robosynth  # noqa: F401  (registers the gym ids)
-
 from scenes.loader import load_scene, scene_from_dict
 from scenes.runtime import Simulation, run_expert
 from sim.errors import SceneError

@@ -14,7 +14,7 @@ from scenes.loader import scene_from_dict
 from sim.assets import ASSETS_DIR
 from sim.backend import make_backend
 from sim.errors import InputError
-from sim.mesh_files import read_mesh
+from sim.mesh_files import closed_mesh_volume, read_mesh
 
 OBJECTS = sorted(p.stem for p in (ASSETS_DIR / "objects").glob("*.obj"))
 TABLE = {"name": "table", "shape": "box", "size": [0.8, 1.2, 0.4], "pose": {"pos": [0.5, 0, 0.2]}, "fixed": True}
@@ -68,11 +68,11 @@ def test_each_shipped_object_decomposes_into_closed_parts_inside_it(cache, name)
     lo, hi = v.min(axis=0), v.max(axis=0)
     total = 0.0
     for pv, pf in parts.parts:
-        vol = mc.closed_mesh_volume(pv, pf)
+        vol = closed_mesh_volume(pv, pf)
         assert vol is not None and vol > 0  # each part a closed solid
         total += vol
         assert (pv >= lo - 4e-3).all() and (pv <= hi + 4e-3).all()  # inside the object's box (CoACD: +-3 mm)
-    mesh_vol = mc.closed_mesh_volume(v, f)
+    mesh_vol = closed_mesh_volume(v, f)
     assert mesh_vol is not None and 0.8 * mesh_vol < total < 2.0 * mesh_vol  # hulls cover it, without a lump
 
 
@@ -89,7 +89,7 @@ def _spec(name: str, **extra):
 def test_density_gives_the_mass_of_the_enclosed_volume():
     v, f = read_mesh(ASSETS_DIR / "objects" / "can.obj")
     spec = _spec("can", density=800.0)
-    assert spec.object("thing").mass == pytest.approx(800.0 * mc.closed_mesh_volume(v, f))
+    assert spec.object("thing").mass == pytest.approx(800.0 * closed_mesh_volume(v, f))
     assert spec.object("thing").density is None
     assert _spec("can", density=800.0, scale=0.5).object("thing").mass == pytest.approx(
         spec.object("thing").mass / 8)
@@ -127,6 +127,7 @@ def _mass_and_com(backend: str, spec) -> tuple[float, np.ndarray, int, set[int]]
         ids = {i for (u, _link), i in world.instance_of().items() if u == uid}
         out = float(info[0]), np.asarray(info[3]), parts, ids
     world.close()
+    assert out[3] == {inst}  # every geom of the object is the object's instance
     return out
 
 
