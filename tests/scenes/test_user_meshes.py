@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from robosynth.dataset.reader import iter_episodes
 from sim.assets import ASSETS_DIR
 
 SCENE = """
@@ -61,6 +62,9 @@ def test_user_mesh_end_to_end(run_cli, tmp_path, fmt):
                       "--resolution", "32x32", "--keep-failed", "--out", out, env=env)
         assert res.rc == 0, res.stderr
         assert run_cli("verify", out).rc == 0
+        ep = next(iter_episodes(out / "dataset.hdf5"))  # the object keeps its name in the HDF5 id map
+        widget = [v for v in ep.segmentation_ids.values() if v["name"] == "widget"]
+        assert widget == [{"name": "widget", "class": "object", "body": "widget"}], ep.segmentation_ids
         cached = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache" / "convex").glob("*.obj")}
         assert len(cached) == 1, cached  # one decomposition ...
         first = first or cached
