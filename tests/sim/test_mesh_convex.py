@@ -155,3 +155,21 @@ def test_pybullet_poses_are_the_mesh_frame_not_the_centre_of_mass():
         world.close()
         assert np.allclose(pos, [0.4, 0.1, 0.5], atol=1e-9), backend
         assert np.allclose(np.abs(quat), [0, 0, 0, 1], atol=1e-9), backend
+
+
+def test_concurrent_workers_share_one_cache_file(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys; from sim.mesh_convex import convex_parts_of_file; "
+            "p = convex_parts_of_file(sys.argv[1], 1.0); print(p.path, len(p.parts))")
+    env = {**os.environ, "ROBOSYNTH_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(ASSETS_DIR.parent)}
+    mug = str(ASSETS_DIR / "objects" / "mug.obj")
+    procs = [subprocess.Popen([sys.executable, "-c", code, mug], env=env, stdout=subprocess.PIPE, text=True)
+             for _ in range(3)]  # all start on an empty cache: each decomposes and renames its own temp file
+    outs = [p.communicate(timeout=120)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert len({o[0] for o in outs}) == 1 and len({o[1] for o in outs}) == 1
+    files = list((tmp_path / "cache" / "convex").iterdir())
+    assert [f.name for f in files] == [Path(outs[0][0]).name]  # one complete file, no temp file left
+    assert len(mc.read_parts_obj(files[0].read_bytes())) == int(outs[0][1])
