@@ -14,7 +14,7 @@ from scenes.tasks import validate_task
 from scenes.validation import format_validation_error
 from sim.assets import resolve_asset
 from sim.errors import AssetError, InputError, SceneError
-from sim.mesh_files import mesh_problem, object_volume
+from sim.mesh_files import mesh_problem, object_volume, read_mesh
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 MAX_SCENE_BYTES = 4 * 1024 * 1024
@@ -35,6 +35,7 @@ def scene_from_dict(data: Any, source_dir: Path | None = None) -> SceneSpec:
         raise SceneError(format_validation_error(err)) from None
     check_assets(spec, source_dir)
     spec = apply_densities(spec, source_dir)
+    spec = apply_mesh_sizes(spec, source_dir)
     spec = apply_calibrations(spec, source_dir)
     check_scene(spec, source_dir)
     return spec
@@ -82,6 +83,19 @@ def apply_densities(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
             if not 0 < mass <= 1000:
                 raise SceneError(f"objects[{i}].density: gives a mass of {mass:.3g} kg; expected (0, 1000] kg")
             o = o.model_copy(update={"mass": mass, "density": None})
+        objects.append(o)
+    return spec.model_copy(update={"objects": tuple(objects)})
+
+
+def apply_mesh_sizes(spec: SceneSpec, source_dir: Path | None) -> SceneSpec:
+    """Return ``spec`` with the ``size`` of each mesh object that gives none set to its scaled bounding box (m),
+    which placement randomization reads as the object's footprint."""
+    objects = []
+    for o in spec.objects:
+        if o.shape == "mesh" and o.asset and "size" not in o.model_fields_set:
+            vertices, _ = read_mesh(resolve_asset(o.asset, source_dir))
+            extent = (vertices.max(axis=0) - vertices.min(axis=0)) * o.scale
+            o = o.model_copy(update={"size": tuple(max(float(v), 1e-4) for v in extent)})
         objects.append(o)
     return spec.model_copy(update={"objects": tuple(objects)})
 

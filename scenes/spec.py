@@ -6,7 +6,8 @@ Units and conventions (documented in docs/scene_format.md):
 - lengths in metres, angles in radians, masses in kg;
 - quaternions are (w, x, y, z);
 - ``size`` of a primitive is its *full* extent: box ``[x, y, z]``, sphere ``[radius]``,
-  cylinder / capsule ``[radius, length]`` (length of the cylindrical part);
+  cylinder / capsule ``[radius, length]`` (length of the cylindrical part); of a mesh, its scaled bounding box
+  (the loader fills it in from the file when not given);
 - colours are RGBA in [0, 1].
 """
 

@@ -93,6 +93,8 @@ def test_density_gives_the_mass_of_the_enclosed_volume():
     assert spec.object("thing").density is None
     assert _spec("can", density=800.0, scale=0.5).object("thing").mass == pytest.approx(
         spec.object("thing").mass / 8)
+    assert spec.object("thing").size == pytest.approx(tuple(np.ptp(v, axis=0)))  # size: the bounding box
+    assert _spec("can", scale=0.5).object("thing").size == pytest.approx(tuple(0.5 * np.ptp(v, axis=0)))
     with pytest.raises(InputError, match=r"objects\[1\]\.density: give mass or density, not both"):
         _spec("can", density=800.0, mass=0.2)
 
