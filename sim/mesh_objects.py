@@ -10,6 +10,7 @@ into a compound of convex hulls) and whose centre of mass is the parts' (as MuJo
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +47,10 @@ def _volume_and_centroid(v: np.ndarray, f: np.ndarray) -> tuple[float, np.ndarra
     return max(float(np.prod(hi - lo)), 1e-12), (lo + hi) / 2
 
 
+@functools.lru_cache(maxsize=256)
 def mesh_object(o: ObjectSpec, scene_dir: Path | None) -> MeshObject:
-    """Resolve, convert (glTF) and decompose (cached) the mesh of object ``o``."""
+    """Resolve, convert (glTF) and decompose (cached) the mesh of object ``o`` (memoized: PyBullet rebuilds its
+    world on every reset)."""
     path = resolve_asset(o.asset or "", scene_dir)
     texture = None
     if path.suffix.lower() in GLTF_SUFFIXES:
