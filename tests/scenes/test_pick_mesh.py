@@ -105,3 +105,27 @@ def test_bad_parameters_are_one_line(change, message):
     with pytest.raises(SceneError) as err:
         scene_from_dict(data, BUILTIN_DIR)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("backend_name", ["mujoco", "pybullet"])
+def test_expert_succeeds_under_the_full_preset(backend_name):
+    from randomization.apply import begin_episode
+    from randomization.load import preset
+    from randomization.params import sample_episode_params
+
+    spec = load_scene("pick_mesh")
+    cfg = preset("full", spec)
+    sim = Simulation(spec, backend_name)
+    successes = 0
+    for index in range(3):
+        params = sample_episode_params(cfg, spec, 0, index)
+        obs, perturb, _ = begin_episode(sim, None, params, 0, index)
+        expert = sim.task.expert()
+        for _ in range(spec.task.horizon):
+            r = sim.step(perturb.effective(expert.act(obs)))
+            obs = r.obs
+            if r.terminated or r.truncated:
+                break
+        successes += bool(r.info["success"])
+    sim.close()
+    assert successes >= 2, f"{backend_name}: {successes}/3"
