@@ -5,7 +5,7 @@ names stay the object's name: MuJoCo gets a visual geom named after the object (
 textured when a glTF file carries a base-colour texture) and one convex geom ``<name>_part<k>`` per part
 (group 3, hidden by default) holding a share of the mass proportional to its volume; PyBullet gets one
 multibody whose collision shape is the compound of the parts (one multi-object OBJ file, which Bullet turns
-into a compound of convex hulls) and whose centre of mass is the parts' (as MuJoCo computes it).
+into a compound of convex hulls) and whose centre of mass and inertia are the parts' (as MuJoCo computes them).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sim.mesh_files import closed_mesh_volume
 from sim.mesh_formats import GLTF_SUFFIXES, convert_gltf
 from sim.mesh_lod import write_obj
 from sim.mesh_uv import with_texcoords
+from sim.transforms import quat_from_matrix, quat_wxyz_to_xyzw
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class MeshObject:
     parts: ConvexParts  # collision parts, already scaled
     weights: np.ndarray  # each part's share of the mass (sums to 1)
     com: np.ndarray  # centre of mass of the parts (scaled object frame)
+    inertia: np.ndarray  # (3, 3) inertia tensor about the centre of mass per kg of mass (object frame axes)
 
 
 def _volume_and_centroid(v: np.ndarray, f: np.ndarray) -> tuple[float, np.ndarray]:
@@ -61,7 +63,30 @@ def mesh_object(o: ObjectSpec, scene_dir: Path | None) -> MeshObject:
     props = [_volume_and_centroid(v, f) for v, f in parts.parts]
     vols = np.array([vol for vol, _ in props])
     weights = vols / vols.sum()
-    return MeshObject(path, texture, parts, weights, weights @ np.array([c for _, c in props]))
+    com = weights @ np.array([c for _, c in props])
+    return MeshObject(path, texture, parts, weights, com, _unit_inertia(parts, weights, com))
+
+
+def _second_moment(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    """Return the second moment sum(x x^T dV) about the origin of a closed mesh of unit density."""
+    canonical = (np.ones((3, 3)) + np.eye(3)) / 120.0  # of the unit tetrahedron (0, e1, e2, e3)
+    A = np.stack([v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]], axis=2)  # (F, 3, 3): columns are the triangle's corners
+    det = np.linalg.det(A)
+    return np.einsum("f,fij,jk,flk->il", det, A, canonical, A)
+
+
+def _unit_inertia(parts: ConvexParts, weights: np.ndarray, com: np.ndarray) -> np.ndarray:
+    """Return the inertia tensor (per kg) about ``com`` of the parts, each solid with its share of the mass."""
+    C = np.zeros((3, 3))
+    for (v, f), w in zip(parts.parts, weights, strict=True):
+        vol, centre = _volume_and_centroid(v, f)
+        if closed_mesh_volume(v, f):
+            C += w / vol * _second_moment(v - centre, f) + w * np.outer(centre, centre)
+        else:  # an open part: a solid box of its extent
+            half = (v.max(axis=0) - v.min(axis=0)) / 2
+            C += w * (np.diag(half**2 / 3) + np.outer(centre, centre))
+    C -= np.outer(com, com)
+    return np.trace(C) * np.eye(3) - C
 
 
 def add_mujoco_mesh(mujoco: Any, ms: Any, body: Any, o: ObjectSpec, scene_dir: Path | None,
@@ -103,7 +128,13 @@ def add_pybullet_mesh(c: Any, pb: Any, o: ObjectSpec, scene_dir: Path | None, ma
     col = c.createCollisionShape(pb.GEOM_MESH, fileName=str(m.parts.path)) if o.collide else -1
     rgba = [1.0, 1.0, 1.0, o.rgba[3]] if m.texture is not None else list(o.rgba)
     vis = c.createVisualShape(pb.GEOM_MESH, fileName=str(m.visual), meshScale=[o.scale] * 3, rgbaColor=rgba)
-    uid = int(c.createMultiBody(mass, col, vis, pos, orn, baseInertialFramePosition=[float(x) for x in m.com]))
+    diag, axes = np.linalg.eigh(m.inertia)
+    if np.linalg.det(axes) < 0:
+        axes[:, 0] = -axes[:, 0]
+    uid = int(c.createMultiBody(mass, col, vis, pos, orn, baseInertialFramePosition=[float(x) for x in m.com],
+                                baseInertialFrameOrientation=quat_wxyz_to_xyzw(quat_from_matrix(axes))))
+    if mass > 0:  # Bullet's own estimate for a compound is its bounding box's: use the parts' (as MuJoCo does)
+        c.changeDynamics(uid, -1, localInertiaDiagonal=[float(x) * mass for x in np.maximum(diag, 1e-9)])
     if m.texture is not None:
         c.changeVisualShape(uid, -1, textureUniqueId=c.loadTexture(str(m.texture)))
     return uid

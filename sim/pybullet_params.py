@@ -29,7 +29,7 @@ from sim.types import Vector
 class _Nominal:
     """The randomizable values of a freshly loaded world (what ``restore_nominal_params`` writes back)."""
 
-    dynamics: dict[str, dict[str, float]]  # name -> changeDynamics keyword arguments
+    dynamics: dict[str, dict[str, Any]]  # name -> changeDynamics keyword arguments
     rgba: dict[str, list[float] | None]  # name -> visual colour (None: no visual shape on that link)
     alpha: dict[str, float]  # name -> the scene's alpha (kept by set_texture)
     gravity: list[float]
@@ -61,7 +61,7 @@ class PybulletParamsMixin:
     def _save_nominal(self) -> None:
         c = self.client
         spec = self.spec
-        dynamics: dict[str, dict[str, float]] = {}
+        dynamics: dict[str, dict[str, Any]] = {}
         rgba: dict[str, list[float] | None] = {}
         alpha = {o.name: float(o.rgba[3]) for o in spec.objects}
         if spec.floor:
@@ -70,6 +70,8 @@ class PybulletParamsMixin:
             uid, link = self._bodies[name]
             info = c.getDynamicsInfo(uid, link)
             dynamics[name] = {"mass": info[0], "lateralFriction": info[1], "restitution": info[5]}
+            if info[0] > 0:  # Bullet recomputes the inertia of a new mass from the shape: keep the built one's
+                dynamics[name]["localInertiaDiagonal"] = list(info[2])
             shapes = [s for s in c.getVisualShapeData(uid) if s[1] == link]
             rgba[name] = list(shapes[0][7]) if shapes else None
         joint_damping = [c.getJointInfo(self.robot, j)[6] for j in self._arm]  # the URDF's
@@ -121,9 +123,15 @@ class PybulletParamsMixin:
         self._textured.add(name)
 
     def set_object_mass(self, name: str, mass: float) -> None:
-        """Set an object's mass (Bullet rescales the inertia from the collision shape)."""
+        """Set an object's mass, scaling its built inertia by the same factor (as on MuJoCo)."""
         uid, link = self._bodies[name]
-        self.client.changeDynamics(uid, link, mass=float(mass))
+        nominal = self._nominal.dynamics[name]
+        if nominal["mass"] > 0:
+            ratio = float(mass) / float(nominal["mass"])
+            inertia = [float(x) * ratio for x in nominal["localInertiaDiagonal"]]
+            self.client.changeDynamics(uid, link, mass=float(mass), localInertiaDiagonal=inertia)
+        else:
+            self.client.changeDynamics(uid, link, mass=float(mass))
 
     def set_object_friction(self, name: str, friction: float) -> None:
         """Set an object's lateral friction coefficient."""
