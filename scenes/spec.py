@@ -182,8 +182,8 @@ class TaskSpec(Frozen):
     name: str = Field(
         "pick_place", min_length=1, max_length=200,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$",
-        description="a registered task (built-in: pick_place, reach, push, stack, clutter, pick_mesh; none for no task) or "
-        "'module:TaskClass' / 'module:registered_name' of your own (the module is imported from the scene's "
+        description="a registered task (built-in: pick_place, reach, push, stack, clutter, pick_mesh; none for no "
+        "task) or 'module:TaskClass' / 'module:registered_name' of your own (the module is imported from the scene's "
         "folder or sys.path; see docs/tasks.md)",
     )
     horizon: int = Field(200, ge=1, le=100_000)

@@ -177,6 +177,15 @@ def test_concurrent_workers_share_one_cache_file(tmp_path):
     assert len(mc.read_parts_obj(files[0].read_bytes())) == int(outs[0][1])
 
 
+def _mass_inertia(world) -> tuple[float, np.ndarray]:
+    """Return (mass, sorted principal moments) of the object "thing" as the engine holds them."""
+    if world.name == "mujoco":
+        b = world._body_ids["thing"]
+        return float(world.model.body_mass[b]), np.sort(world.model.body_inertia[b])
+    info = world.client.getDynamicsInfo(world._bodies["thing"][0], -1)
+    return float(info[0]), np.sort(info[2])
+
+
 @pytest.mark.parametrize("name", ["mug", "hammer"])
 def test_both_engines_get_the_same_inertia_and_randomized_mass_scales_it(name):
     spec = _spec(name, mass=0.3)
@@ -184,19 +193,12 @@ def test_both_engines_get_the_same_inertia_and_randomized_mass_scales_it(name):
     for backend in ("mujoco", "pybullet"):
         world = make_backend(backend)
         world.build(spec, Path(ASSETS_DIR))
-        if backend == "mujoco":
-            b = world._body_ids["thing"]
-            read = lambda: (float(world.model.body_mass[b]), np.sort(world.model.body_inertia[b]))  # noqa: E731
-        else:
-            uid, _ = world._bodies["thing"]
-            read = lambda: (world.client.getDynamicsInfo(uid, -1)[0],  # noqa: E731
-                            np.sort(world.client.getDynamicsInfo(uid, -1)[2]))
-        principal[backend] = read()[1]
+        principal[backend] = _mass_inertia(world)[1]
         world.set_object_mass("thing", 0.6)
         world.finalize_params()
-        mass, inertia = read()
+        mass, inertia = _mass_inertia(world)
         assert mass == pytest.approx(0.6) and np.allclose(inertia, 2 * principal[backend], rtol=1e-6), backend
         world.restore_nominal_params()
-        assert np.allclose(read()[1], principal[backend], rtol=1e-6), backend
+        assert np.allclose(_mass_inertia(world)[1], principal[backend], rtol=1e-6), backend
         world.close()
     assert np.allclose(principal["mujoco"], principal["pybullet"], rtol=0.03), principal
