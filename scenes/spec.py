@@ -88,10 +88,10 @@ class RobotSpec(Frozen):
 
 
 class ObjectSpec(Frozen):
-    """One scene object: a primitive, a mesh or a URDF asset."""
+    """One scene object: a primitive, a mesh, a single-link URDF or an articulated URDF (joints)."""
 
     name: Name
-    shape: Literal["box", "sphere", "cylinder", "capsule", "mesh", "urdf"] = "box"
+    shape: Literal["box", "sphere", "cylinder", "capsule", "mesh", "urdf", "articulated"] = "box"
     size: tuple[float, ...] = (0.04, 0.04, 0.04)
     asset: str | None = Field(None, description="path for mesh/urdf shapes (scene dir, assets/, pybullet_data)")
     scale: float = Field(1.0, gt=0)
@@ -102,6 +102,10 @@ class ObjectSpec(Frozen):
     semantic_class: Name = "object"
     fixed: bool = False
     collide: bool = True
+    joint_positions: dict[str, float] = Field(
+        default_factory=dict, description="articulated: initial position of named joints (m or rad; default 0 "
+        "clipped into the joint's limits)",
+    )
 
     @field_validator("size")
     @classmethod
@@ -115,8 +119,14 @@ class ObjectSpec(Frozen):
         need = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2}
         if self.shape in need and len(self.size) != need[self.shape]:
             raise ValueError(f"size: {self.shape} needs {need[self.shape]} values, got {len(self.size)}")
-        if self.shape in ("mesh", "urdf") and not self.asset:
+        if self.shape in ("mesh", "urdf", "articulated") and not self.asset:
             raise ValueError(f"asset: required for shape '{self.shape}'")
+        if self.shape == "articulated" and self.scale != 1.0:
+            raise ValueError("scale: articulated objects keep their URDF's size (scale must be 1)")
+        if self.joint_positions and self.shape != "articulated":
+            raise ValueError("joint_positions: only articulated objects have joints")
+        if not all(math.isfinite(v) for v in self.joint_positions.values()):
+            raise ValueError("joint_positions: values must be finite")
         return self
 
 

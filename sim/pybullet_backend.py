@@ -16,6 +16,7 @@ from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.pybullet_client import new_client
+from sim.pybullet_joints import PybulletJointsMixin
 from sim.pybullet_params import PybulletParamsMixin
 from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
@@ -31,7 +32,7 @@ ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
 SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
 
 
-class PybulletBackend(PybulletParamsMixin):
+class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
     """A live PyBullet world with its own physics client."""
 
     name = "pybullet"
@@ -60,6 +61,7 @@ class PybulletBackend(PybulletParamsMixin):
         c.setGravity(*spec.physics.gravity)
         self._names: dict[tuple[int, int], str] = {}
         self._bodies: dict[str, tuple[int, int]] = {}
+        self._base_inertial = {}
         self._load_robot(spec)
         if spec.floor:
             self._add_floor(spec)
@@ -69,6 +71,7 @@ class PybulletBackend(PybulletParamsMixin):
             for link in range(-1, c.getNumJoints(uid)):
                 c.changeDynamics(uid, link, linearDamping=0.0, angularDamping=0.0)
         self._movable = [u for u in self._object_uids.values() if u >= 0]
+        self._index_object_joints(spec, scene_dir)
         self._instances = instance_table(spec)
         self._targets = np.zeros(9)
         self._snapshots: OrderedDict[bytes, int] = OrderedDict()
@@ -123,7 +126,9 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         mass = 0.0 if o.fixed else o.mass
         pos, orn = list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat)
-        if o.shape == "urdf":
+        if o.shape == "articulated":
+            uid = self._load_articulated(o, scene_dir)
+        elif o.shape == "urdf":
             uid = c.loadURDF(str(resolve_asset(o.asset or "", scene_dir)), pos, orn, useFixedBase=o.fixed,
                              globalScaling=o.scale)
             c.changeVisualShape(uid, -1, rgbaColor=list(o.rgba))
@@ -176,8 +181,10 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         for o in self.spec.objects:
             uid, _ = self._bodies[o.name]
-            c.resetBasePositionAndOrientation(uid, list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat))
+            c.resetBasePositionAndOrientation(uid, *self._link_frame_to_base(uid, list(o.pose.pos),
+                                                                              quat_wxyz_to_xyzw(o.pose.quat)))
             c.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
+        self._reset_object_joints()
         q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
         self.set_joint_positions(q)
         self.time = 0.0
@@ -220,7 +227,7 @@ class PybulletBackend(PybulletParamsMixin):
             v, w = c.getBaseVelocity(u)
             parts += [np.asarray(p), quat_xyzw_to_wxyz(o), np.asarray(v), np.asarray(w)]
         js = c.getJointStates(self.robot, list(range(c.getNumJoints(self.robot))))
-        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js])]
+        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js]), *self._object_joint_vector()]
         state = np.concatenate(parts).astype(np.float64)
         if exact:
             self._remember(state)
@@ -247,7 +254,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._fresh = False
         state = np.asarray(state, dtype=np.float64)
         nj = c.getNumJoints(self.robot)
-        expect = 10 + 13 * len(self._movable) + 2 * nj
+        expect = 10 + 13 * len(self._movable) + 2 * nj + 2 * self._object_joint_count()
         if state.shape != (expect,):
             raise ValueError(f"pybullet state has size {expect}, got {state.shape}")
         self.time = float(state[0])
@@ -266,6 +273,7 @@ class PybulletBackend(PybulletParamsMixin):
         qs, vs = state[k : k + nj], state[k + nj : k + 2 * nj]
         for j in range(nj):
             c.resetJointState(self.robot, j, float(qs[j]), float(vs[j]))
+        self._set_object_joint_vector(state[k + 2 * nj :])
         self._apply_motors()
 
     # -- queries -----------------------------------------------------------------------------------
@@ -274,7 +282,7 @@ class PybulletBackend(PybulletParamsMixin):
         uid, link = self._bodies[name]
         c = self.client
         if link == -1:
-            p, o = c.getBasePositionAndOrientation(uid)
+            p, o = self._base_to_link_frame(uid, *c.getBasePositionAndOrientation(uid))
             if uid == self.robot:
                 # Base COM frame -> URDF link frame.
                 lp, lo = c.getDynamicsInfo(uid, -1)[3:5]
@@ -289,7 +297,8 @@ class PybulletBackend(PybulletParamsMixin):
         """Teleport an object with zero velocity (marks the world as used: the next reset reloads it)."""
         self._fresh = False
         uid, _ = self._bodies[name]
-        self.client.resetBasePositionAndOrientation(uid, list(pos), quat_wxyz_to_xyzw(quat))
+        self.client.resetBasePositionAndOrientation(uid, *self._link_frame_to_base(uid, list(pos),
+                                                                                     quat_wxyz_to_xyzw(quat)))
         self.client.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
 
     def joint_positions(self) -> np.ndarray:
@@ -330,8 +339,8 @@ class PybulletBackend(PybulletParamsMixin):
         by_body = {i.body: i.id for i in self._instances}
         out: dict[tuple[int, int], int] = {}
         for key, name in self._names.items():
-            if name in by_body:
-                out[key] = by_body[name]
+            if name.split("/")[0] in by_body:  # an articulated object's links are "<object>/<link>"
+                out[key] = by_body[name.split("/")[0]]
         return out
 
     def instances(self) -> list[Instance]:
