@@ -240,6 +240,8 @@ OLD_DEFAULTS = {
               "cube_b_region": [[0.42, -0.15], [0.58, 0.15]], "min_separation": 0.10, "cube_yaw_range": 0.6,
               "xy_threshold": 0.02, "z_tolerance": 0.01},
     "clutter": {"settle_speed": 0.002, "spacing": 0.09},
+    "open_drawer": {"cabinet": "cabinet", "drawer_joint": "drawer_slide", "handle_link": "handle",
+                    "cabinet_region": [[0.78, -0.08], [0.84, 0.08]], "cabinet_yaw_range": 0.2, "open_threshold": 0.12},
 }
 
 
