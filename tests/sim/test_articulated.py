@@ -189,3 +189,25 @@ def test_initial_joint_positions_from_the_scene(worlds):
         world.reset()
         assert np.allclose(world.object_joint_state("cabinet")[0], [0.0, 0.8], atol=1e-9)
         world.close()
+
+
+def test_generator_rebuilds_the_committed_cabinet():
+    import runpy
+
+    mod = runpy.run_path(str(ASSETS_DIR / "make_cabinet.py"))
+    assert mod["cabinet_urdf"]() == CABINET.read_text()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_free_cabinet_settles_on_the_table(backend):
+    spec = scene_from_dict(cabinet_scene(fixed=False, pose={"pos": [0.8, 0.0, TABLE_TOP + 0.01]}), Path(ASSETS_DIR))
+    world = make_backend(backend)
+    world.build(spec, Path(ASSETS_DIR))
+    world.reset()
+    world.step(500)  # one second
+    pos, quat = world.body_pose("cabinet")
+    q, _ = world.object_joint_state("cabinet")
+    world.close()
+    assert np.isfinite(pos).all() and abs(pos[2] - TABLE_TOP) < 0.005, pos  # resting on its bottom board
+    assert np.linalg.norm(pos[:2] - [0.8, 0.0]) < 0.01 and abs(quat[0]) > 0.999, (pos, quat)
+    assert np.abs(q).max() < 0.005, q  # the drawer and the door stay shut
