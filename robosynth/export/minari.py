@@ -1,0 +1,126 @@
+"""Write a robosynth dataset as a Minari dataset with Minari's own API (no live environment needed).
+
+The dataset id is ``robosynth/<scene>/<name>-v0`` (``name`` from the source directory), stored under the export
+directory, which is what ``MINARI_DATASETS_PATH`` must point at to load it. Storage: Minari's ``parquet`` data
+format (compressed columns; Minari's default HDF5 store is uncompressed), images as raw arrays
+(``jpeg_encoding=False``: lossless, not Minari's default JPEG). Observations are a Dict space of every robosynth
+observation key with T+1 entries (the last one is the observation after the last action); ``terminations`` is
+True on the last step of a successful episode, ``truncations`` on the last step of every other episode.
+Per-episode seed, backend, randomization, cameras (``K``, ``T_world_cam``) and segmentation ids are the episode
+``options``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from robosynth.dataset import EpisodeRecord, image_key_parts
+from robosynth.export.common import ExportError, Progress, safe_name
+from robosynth.export.source import Source
+
+DATA_FORMAT = "parquet"
+ENV_VAR = "MINARI_DATASETS_PATH"
+_IMAGE_BOUNDS = {"_image": (0, 255), "_depth": (0.0, np.inf), "_segmentation": (0, np.iinfo(np.int32).max)}
+
+
+def dataset_id(src: Source) -> str:
+    """Return the Minari id ``robosynth/<scene>/<name>-v0`` of an export of ``src``."""
+    return f"robosynth/{safe_name(src.scene)}/{safe_name(src.name)}-v0"
+
+
+def observation_space(src: Source, first: EpisodeRecord) -> Any:
+    """Return the Dict observation space: every obs key of the source with its per-step shape and dtype."""
+    from gymnasium import spaces
+
+    items = {}
+    for key in sorted(first.obs):
+        a = first.obs[key]
+        parts = image_key_parts(key)
+        if parts is None:
+            items[key] = spaces.Box(-np.inf, np.inf, a.shape[1:], dtype=a.dtype)
+        else:
+            low, high = _IMAGE_BOUNDS[parts[1]]
+            items[key] = spaces.Box(low, high, a.shape[1:], dtype=a.dtype)
+    return spaces.Dict(items)
+
+
+def action_space(src: Source) -> Any:
+    """Return the action space (robosynth actions are normalized to [-1, 1])."""
+    from gymnasium import spaces
+
+    return spaces.Box(-1.0, 1.0, (src.action_dim,), dtype=np.float32)
+
+
+def episode_buffer(ep: EpisodeRecord, number: int) -> Any:
+    """Return one episode as a Minari EpisodeBuffer with T+1 observations."""
+    from minari.data_collector import EpisodeBuffer
+
+    obs = {}
+    for key, a in ep.obs.items():
+        last = ep.next_obs_lowdim[key][-1:] if key in ep.next_obs_lowdim else ep.final_images.get(key)
+        if last is None:
+            raise ExportError(f"episode {ep.index}: no observation after the last step for {key} (needed for "
+                              "Minari's T+1 observations)")
+        obs[key] = np.concatenate([a, last], axis=0)
+    T = ep.num_steps
+    ended = np.zeros(T, dtype=bool)
+    ended[-1] = True
+    return EpisodeBuffer(
+        id=number, seed=int(ep.seed), options=_options(ep), observations=obs,
+        actions=ep.actions.astype(np.float32), rewards=ep.rewards.astype(np.float64).tolist(),
+        terminations=(ended & bool(ep.success)).tolist(), truncations=(ended & (not ep.success)).tolist())
+
+
+def _options(ep: EpisodeRecord) -> dict[str, Any]:
+    """Return the episode's robosynth metadata as Minari episode options (JSON-ready)."""
+    cams = {c: {"K": r.K.tolist(), "T_world_cam": r.T_world_cam.tolist(), "width": r.width, "height": r.height,
+                "distortion": r.distortion.tolist(), "near": r.near, "far": r.far, "depth_units": r.depth_units}
+            for c, r in ep.cameras.items()}
+    return {"robosynth_episode_index": int(ep.index), "backend": ep.backend, "engine_version": ep.engine_version,
+            "success": bool(ep.success), "failure_reason": ep.failure_reason,
+            "randomization": json.dumps(ep.ep_meta.get("randomization"), sort_keys=True),
+            "cameras": json.dumps(cams), "segmentation_ids": json.dumps({str(k): v for k, v in
+                                                                         ep.segmentation_ids.items()})}
+
+
+@contextlib.contextmanager
+def datasets_path(root: Path) -> Iterator[None]:
+    """Point MINARI_DATASETS_PATH at ``root`` for the duration (Minari resolves dataset ids against it)."""
+    old = os.environ.get(ENV_VAR)
+    os.environ[ENV_VAR] = str(root)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ENV_VAR, None)
+        else:
+            os.environ[ENV_VAR] = old
+
+
+def export_minari(src: Source, stage: Path, progress: Progress | None = None) -> str:
+    """Write ``src`` as a Minari dataset under the (empty) directory ``stage``; return its dataset id."""
+    import minari
+
+    ds_id = dataset_id(src)
+    episodes = src.episodes()
+    first = next(episodes)
+    with datasets_path(stage):
+        dataset = minari.create_dataset_from_buffers(
+            dataset_id=ds_id, buffer=[episode_buffer(first, 0)], observation_space=observation_space(src, first),
+            action_space=action_space(src), algorithm_name="robosynth scripted expert",
+            description=f"{src.task} (robosynth scene '{src.scene}', {src.env_name}, exported from {src.name})",
+            data_format=DATA_FORMAT, jpeg_encoding=False)
+        if progress:
+            progress(first.num_steps)
+        for number, ep in enumerate(episodes, start=1):
+            dataset.update_dataset_from_buffer([episode_buffer(ep, number)])
+            if progress:
+                progress(ep.num_steps)
+    return ds_id
