@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,8 @@ def export_minari(src: Source, stage: Path, progress: Progress | None = None) ->
     ds_id = dataset_id(src)
     episodes = src.episodes()
     first = next(episodes)
-    with datasets_path(stage):
+    with datasets_path(stage), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"minari\.")  # author, permalink, env spec
         dataset = minari.create_dataset_from_buffers(
             dataset_id=ds_id, buffer=[episode_buffer(first, 0)], observation_space=observation_space(src, first),
             action_space=action_space(src), algorithm_name="robosynth scripted expert",
