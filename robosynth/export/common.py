@@ -76,7 +76,7 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_staging(out: Path) -> list[Path]:
     """Delete ``.<out name>.tmp-<pid>`` directories beside ``out`` left by killed exports; return them."""
-    removed = []
+    removed: list[Path] = []
     parent = out.resolve().parent
     if not parent.is_dir():
         return removed

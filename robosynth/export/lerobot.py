@@ -23,7 +23,6 @@ from robosynth.export.common import ExportError, Progress
 from robosynth.export.lerobot_features import (
     arrow_type,
     build_features,
-    depth_key,
     frame_columns,
     image_key,
     seg_key,

@@ -67,8 +67,8 @@ def build_features(src: Source, images: str, video_info: dict[str, Any] | None) 
             ft: dict[str, Any] = {"dtype": "video" if images == "video" else "image", "shape": [*hw, 3],
                                   "names": ["height", "width", "channels"]}
             if images == "video":
-                ft["info"] = {"video.height": cam.height, "video.width": cam.width, "video.fps": src.fps, **(video_info or {}),
-                              "video.channels": 3, "has_audio": False, "is_depth_map": False}
+                ft["info"] = {"video.height": cam.height, "video.width": cam.width, "video.fps": src.fps,
+                              **(video_info or {}), "video.channels": 3, "has_audio": False, "is_depth_map": False}
             f[image_key(cam.name)] = ft
         if "depth" in cam.modalities:
             f[depth_key(cam.name)] = {"dtype": "image", "shape": [*hw, 1], "names": ["height", "width", "channels"],

@@ -91,15 +91,16 @@ class VideoFile:
 
 def open_video(path: Path, codec: Codec, fps: int, width: int, height: int) -> VideoFile:
     """Open ``path`` (through atomic_path) for ``width`` x ``height`` RGB frames at ``fps``."""
-    import av
     from fractions import Fraction
+
+    import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
     stack = contextlib.ExitStack()
     tmp = stack.enter_context(atomic_path(path, keep_suffix=True))
     try:
         container = av.open(str(tmp), mode="w", format="mp4")
-        stream = container.add_stream(codec.encoder, rate=fps, options=dict(codec.options))
+        stream: Any = container.add_stream(codec.encoder, rate=fps, options=dict(codec.options))
         stream.width, stream.height, stream.pix_fmt = width, height, codec.pix_fmt
         stream.time_base = Fraction(1, fps)
     except BaseException:

@@ -13,6 +13,7 @@ Per-episode seed, backend, randomization, cameras (``K``, ``T_world_cam``) and s
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import os
 import warnings
@@ -40,7 +41,7 @@ def observation_space(src: Source, first: EpisodeRecord) -> Any:
     """Return the Dict observation space: every obs key of the source with its per-step shape and dtype."""
     from gymnasium import spaces
 
-    items = {}
+    items: dict[str, Any] = {}
     for key in sorted(first.obs):
         a = first.obs[key]
         parts = image_key_parts(key)
@@ -91,6 +92,11 @@ def _options(ep: EpisodeRecord) -> dict[str, Any]:
                                                                          ep.segmentation_ids.items()})}
 
 
+def _lossless_images(create: Any) -> dict[str, Any]:
+    """Return the keyword that turns off Minari's JPEG images (minari >= 0.5.4; 0.5.3 stores raw arrays anyway)."""
+    return {"jpeg_encoding": False} if "jpeg_encoding" in inspect.signature(create).parameters else {}
+
+
 @contextlib.contextmanager
 def datasets_path(root: Path) -> Iterator[None]:
     """Point MINARI_DATASETS_PATH at ``root`` for the duration (Minari resolves dataset ids against it)."""
@@ -118,7 +124,7 @@ def export_minari(src: Source, stage: Path, progress: Progress | None = None) ->
             dataset_id=ds_id, buffer=[episode_buffer(first, 0)], observation_space=observation_space(src, first),
             action_space=action_space(src), algorithm_name="robosynth scripted expert",
             description=f"{src.task} (robosynth scene '{src.scene}', {src.env_name}, exported from {src.name})",
-            data_format=DATA_FORMAT, jpeg_encoding=False)
+            data_format=DATA_FORMAT, **_lossless_images(minari.create_dataset_from_buffers))
         if progress:
             progress(first.num_steps)
         for number, ep in enumerate(episodes, start=1):

@@ -13,9 +13,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
-
 from export_data import CAMERAS, FPS, N_EPISODES, tree_digest
+from PIL import Image
 
 # Video RGB is lossy (AV1, CRF 30, 4:2:0 chroma, as LeRobot encodes). Measured on these tiny 64x64 renders: worst
 # frame ~24.5 dB, mean ~27-30 dB per camera; larger frames do better (docs/export.md). Bounds with a margin:
@@ -107,8 +106,8 @@ def test_layout_and_info(lerobot_video: Path, source_episodes: list) -> None:
 
 
 def test_frames_equal_source(lerobot_video: Path, source_episodes: list) -> None:
-    root, info = lerobot_video, read_info(lerobot_video)
-    f, table = info["features"], read_data(lerobot_video, read_info(lerobot_video))
+    info = read_info(lerobot_video)
+    f, table = info["features"], read_data(lerobot_video, info)
     eps = source_episodes
     assert set(table.column_names) == {k for k, v in f.items() if v["dtype"] != "video"}
     total = sum(e.num_steps for e in eps)
@@ -131,14 +130,15 @@ def test_frames_equal_source(lerobot_video: Path, source_episodes: list) -> None
     assert success.sum() == 1 and success[eps[0].num_steps - 1]
     for cam in CAMERAS:
         seg = column(table, f"observation.segmentation.{cam}", [64, 64, 1])
-        assert seg.dtype == np.int32 and np.array_equal(seg, stack(eps, lambda e: e.obs[f"{cam}_segmentation"]))
+        assert seg.dtype == np.int32
+        assert np.array_equal(seg, stack(eps, lambda e, cam=cam: e.obs[f"{cam}_segmentation"]))
         depth = np.stack([np.array(Image.open(io.BytesIO(d["bytes"])))[..., None]
                           for d in table.column(f"observation.images.{cam}_depth").to_pylist()])
-        assert depth.dtype == np.float32 and np.array_equal(depth, stack(eps, lambda e: e.obs[f"{cam}_depth"]))
+        assert depth.dtype == np.float32 and np.array_equal(depth, stack(eps, lambda e, cam=cam: e.obs[f"{cam}_depth"]))
         k = column(table, f"observation.cameras.{cam}.K", [3, 3])
-        assert np.array_equal(k, stack(eps, lambda e: np.broadcast_to(e.cameras[cam].K, (e.num_steps, 3, 3))))
+        assert np.array_equal(k, stack(eps, lambda e, cam=cam: np.broadcast_to(e.cameras[cam].K, (e.num_steps, 3, 3))))
         pose = column(table, f"observation.cameras.{cam}.T_world_cam", [4, 4])
-        assert np.array_equal(pose, stack(eps, lambda e: e.cameras[cam].T_world_cam))
+        assert np.array_equal(pose, stack(eps, lambda e, cam=cam: e.cameras[cam].T_world_cam))
 
 
 def test_episodes_table_and_videos(lerobot_video: Path, source_episodes: list) -> None:
@@ -206,7 +206,7 @@ def test_png_images_are_lossless(lerobot_png: Path, source_episodes: list) -> No
         assert info["features"][key]["dtype"] == "image"
         frames = np.stack([np.array(Image.open(io.BytesIO(d["bytes"])).convert("RGB"))
                            for d in table.column(key).to_pylist()])
-        assert np.array_equal(frames, stack(source_episodes, lambda e: e.obs[f"{cam}_image"]))
+        assert np.array_equal(frames, stack(source_episodes, lambda e, cam=cam: e.obs[f"{cam}_image"]))
 
 
 def test_source_unchanged(source: Path, source_digest: str, lerobot_video: Path, lerobot_png: Path) -> None:
