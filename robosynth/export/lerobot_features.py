@@ -72,7 +72,7 @@ def build_features(src: Source, images: str, video_info: dict[str, Any] | None) 
             f[image_key(cam.name)] = ft
         if "depth" in cam.modalities:
             f[depth_key(cam.name)] = {"dtype": "image", "shape": [*hw, 1], "names": ["height", "width", "channels"],
-                                      "info": {"is_depth_map": True, "depth_unit": "m",
+                                      "info": {"is_depth_map": True, **_depth_unit(src.depth_units.get(cam.name, "m")),
                                                "encoding": "tiff float32, deflate, floating-point predictor"}}
         if "segmentation" in cam.modalities:
             f[seg_key(cam.name)] = {"dtype": "int32", "shape": [*hw, 1], "names": ["height", "width", "channels"],
@@ -83,6 +83,12 @@ def build_features(src: Source, images: str, video_info: dict[str, Any] | None) 
         f[pose_key] = {"dtype": "float64", "shape": [4, 4], "names": ["rows", "cols"],
                        "info": {"convention": "OpenCV camera (x right, y down, z forward) to world"}}
     return {**f, **DEFAULT_FEATURES}
+
+
+def _depth_unit(units: str) -> dict[str, Any]:
+    """Return LeRobot's ``depth_unit`` entry: "m" for metric depth; for robosynth's normalized depth (no LeRobot
+    unit) ``None``, so LeRobot returns it as stored, with ``robosynth_depth_units`` saying what it is."""
+    return {"depth_unit": "m"} if units == "m" else {"depth_unit": None, "robosynth_depth_units": units}
 
 
 def arrow_type(ft: dict[str, Any]) -> Any:

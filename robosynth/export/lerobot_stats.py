@@ -67,9 +67,37 @@ def vector_stats(values: np.ndarray) -> Stats:
 def image_stats(frames: np.ndarray, scale: float) -> Stats:
     """Return per-channel (C, 1, 1) statistics of (T, H, W, C) frames over LeRobot's sample, divided by ``scale``."""
     sample = downsample(frames[sample_indices(len(frames))])
-    chw = np.moveaxis(sample, -1, 1)  # (N, C, H, W), LeRobot's channel-first layout
-    stats = _summary(chw, (0, 2, 3), len(sample), keepdims=True)
-    return {k: v if k == "count" else np.squeeze(v, axis=0) / scale for k, v in stats.items()}
+    if sample.dtype == np.uint8:
+        stats = _uint8_summary(sample.reshape(-1, sample.shape[-1]), len(sample))
+    else:
+        chw = np.moveaxis(sample, -1, 1)  # (N, C, H, W), LeRobot's channel-first layout
+        stats = {k: v if k == "count" else np.squeeze(v, axis=0)
+                 for k, v in _summary(chw, (0, 2, 3), len(sample), keepdims=True).items()}
+    return {k: v if k == "count" else v.reshape(-1, 1, 1) / scale for k, v in stats.items()}
+
+
+def _uint8_summary(pixels: np.ndarray, count: int) -> Stats:
+    """Return the per-channel statistics of (P, C) uint8 pixels from 256-bin histograms (the same values as
+    sorting, including numpy's linearly interpolated quantiles, in O(P))."""
+    levels = np.arange(256, dtype=np.float64)
+    out: dict[str, list[float]] = {k: [] for k in ("min", "max", "mean", "std", *QUANTILE_KEYS)}
+    for c in range(pixels.shape[1]):
+        hist = np.bincount(pixels[:, c], minlength=256).astype(np.float64)
+        n = hist.sum()
+        mean = float((hist * levels).sum() / n)
+        present = np.flatnonzero(hist)
+        out["min"].append(float(present[0]))
+        out["max"].append(float(present[-1]))
+        out["mean"].append(mean)
+        out["std"].append(float(np.sqrt((hist * (levels - mean) ** 2).sum() / n)))
+        cum = np.cumsum(hist)
+        for key, q in zip(QUANTILE_KEYS, QUANTILES, strict=True):
+            pos = q * (n - 1)  # numpy's "linear" method: interpolate between order statistics floor(pos), ceil(pos)
+            lo, hi = np.searchsorted(cum, np.floor(pos) + 1), np.searchsorted(cum, np.ceil(pos) + 1)
+            out[key].append(float(lo + (hi - lo) * (pos - np.floor(pos))))
+    stats: Stats = {k: np.asarray(v) for k, v in out.items()}
+    stats["count"] = np.array([count], dtype=np.int64)
+    return stats
 
 
 def aggregate(per_episode: Iterable[Stats]) -> Stats:

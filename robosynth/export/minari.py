@@ -31,7 +31,6 @@ from robosynth.export.source import Source
 DATA_FORMAT = "parquet"
 ZSTD_LEVEL = 9  # measured on 128x128 RGB-D-seg episodes: 3.9 MB (Minari's snappy) -> 1.0 MB, about the gzip HDF5
 ENV_VAR = "MINARI_DATASETS_PATH"
-_IMAGE_BOUNDS = {"_image": (0, 255), "_depth": (0.0, np.inf), "_segmentation": (0, np.iinfo(np.int32).max)}
 
 
 def dataset_id(src: Source) -> str:
@@ -46,12 +45,12 @@ def observation_space(src: Source, first: EpisodeRecord) -> Any:
     items: dict[str, Any] = {}
     for key in sorted(first.obs):
         a = first.obs[key]
-        parts = image_key_parts(key)
-        if parts is None:
-            items[key] = spaces.Box(-np.inf, np.inf, a.shape[1:], dtype=a.dtype)
+        if a.dtype.kind == "f":
+            low, high = (0.0 if key.endswith("_depth") else -np.inf), np.inf
         else:
-            low, high = _IMAGE_BOUNDS[parts[1]]
-            items[key] = spaces.Box(low, high, a.shape[1:], dtype=a.dtype)
+            info = np.iinfo(a.dtype)
+            low, high = (0 if image_key_parts(key) else info.min), info.max  # images: uint8 0..255, ids >= 0
+        items[key] = spaces.Box(low, high, a.shape[1:], dtype=a.dtype)
     return spaces.Dict(items)
 
 

@@ -70,6 +70,7 @@ class Source:
     cameras: tuple[CameraInfo, ...]
     segmentation_ids: dict[int, dict[str, Any]]
     bytes_on_disk: int
+    depth_units: dict[str, str]  # camera -> "m" (metres) or "normalized" (generate --depth-format normalized)
 
     @property
     def state_keys(self) -> tuple[str, ...]:
@@ -136,6 +137,7 @@ def open_source(path: Path) -> Source:
             g = demo_group(f, demo_names(f["data"])[0])
             meta = json.loads(g.attrs["ep_meta"])
             seg_ids = {int(i): v for i, v in json.loads(g.attrs["segmentation_ids"]).items()}
+            depth_units = {c: str(cg.attrs["depth_units"]) for c, cg in g.get("cameras", {}).items()}
     except DatasetError as exc:
         raise ExportError(f"not a robosynth dataset: {exc}") from None
     except (KeyError, ValueError, TypeError) as exc:
@@ -150,7 +152,7 @@ def open_source(path: Path) -> Source:
         lowdim={k[4:]: int(v["shape"][1]) for k, v in keys.items()
                 if k.startswith("obs/") and len(v["shape"]) == 2},
         action_dim=int(keys["actions"]["shape"][1]), cameras=_cameras(keys), segmentation_ids=seg_ids,
-        bytes_on_disk=int(summary["bytes_on_disk"]))
+        bytes_on_disk=int(summary["bytes_on_disk"]), depth_units=depth_units)
 
 
 def _first_file(path: Path) -> Path:
