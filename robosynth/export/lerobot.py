@@ -25,6 +25,7 @@ from robosynth.export.lerobot_features import (
     build_features,
     frame_columns,
     image_key,
+    pointcloud_key,
     seg_key,
 )
 from robosynth.export.lerobot_video import VideoFile, encode_frames, even_size, open_video, pick_codec, quiet_encoders
@@ -190,9 +191,10 @@ def _codec_info(codec: Any) -> dict[str, Any]:
 
 
 def _episode_stats(src: Source, ep: EpisodeRecord, table: Any, features: dict[str, dict[str, Any]]) -> dict:
-    """Return LeRobot's statistics of every feature of one episode (segmentation ids excluded: labels)."""
+    """Return LeRobot's statistics of every feature of one episode (segmentation ids excluded: labels; point clouds
+    excluded: their points are unordered, so per-point statistics mean nothing)."""
     out: dict[str, st.Stats] = {}
-    seg = {seg_key(c.name) for c in src.cameras}
+    seg = {seg_key(c.name) for c in src.cameras} | {pointcloud_key(k) for k in src.pointclouds}
     for key, ft in features.items():
         if key in seg:
             continue

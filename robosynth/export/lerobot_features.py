@@ -25,7 +25,9 @@ DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "index": {"dtype": "int64", "shape": [1], "names": None},
     "task_index": {"dtype": "int64", "shape": [1], "names": None},
 }
-_ARROW = {"float32": "float32", "float64": "float64", "int64": "int64", "int32": "int32", "bool": "bool_"}
+_ARROW = {"float32": "float32", "float64": "float64", "int64": "int64", "int32": "int32", "uint8": "uint8",
+          "bool": "bool_"}
+_POINT_CHANNELS = {"pointcloud": ["x", "y", "z"], "pointcloud_rgb": ["r", "g", "b"], "pointcloud_seg": ["id"]}
 
 
 def image_key(cam: str) -> str:
@@ -82,7 +84,17 @@ def build_features(src: Source, images: str, video_info: dict[str, Any] | None) 
                     "info": {"convention": "OpenCV pinhole intrinsics"}}
         f[pose_key] = {"dtype": "float64", "shape": [4, 4], "names": ["rows", "cols"],
                        "info": {"convention": "OpenCV camera (x right, y down, z forward) to world"}}
+    for key, (n, c) in src.pointclouds.items():
+        dtype = {"pointcloud": "float32", "pointcloud_rgb": "uint8"}.get(key, "int32")
+        f[pointcloud_key(key)] = {"dtype": dtype, "shape": [n, c], "names": ["points", "channels"],
+                                  "info": {"frame": "world", "channels": _POINT_CHANNELS.get(key),
+                                           "source": f"robosynth obs/{key}"}}
     return {**f, **DEFAULT_FEATURES}
+
+
+def pointcloud_key(key: str) -> str:
+    """Return the LeRobot key of a fused point cloud obs key (``pointcloud``, ``pointcloud_rgb``, ...)."""
+    return f"observation.{key}"
 
 
 def _depth_unit(units: str) -> dict[str, Any]:
@@ -173,6 +185,8 @@ def frame_columns(src: Source, ep: EpisodeRecord, features: dict[str, dict[str, 
     }
     if "observation.environment_state" in features:
         values["observation.environment_state"] = ep.obs["object"].astype(np.float32)
+    for key in src.pointclouds:
+        values[pointcloud_key(key)] = ep.obs[key]
     columns: dict[str, Any] = {}
     for cam in src.cameras:
         rec = ep.cameras[cam.name]

@@ -25,6 +25,7 @@ from robosynth.dataset import (
     summarize,
 )
 from robosynth.dataset.layout import INDEX_FILENAME, list_episode_files
+from robosynth.dataset.records import POINTCLOUD_KEYS
 from robosynth.export.common import ExportError
 
 # Robot state keys in the order they form ``observation.state`` (each (T, D) float32), with per-dimension names.
@@ -71,6 +72,7 @@ class Source:
     segmentation_ids: dict[int, dict[str, Any]]
     bytes_on_disk: int
     depth_units: dict[str, str]  # camera -> "m" (metres) or "normalized" (generate --depth-format normalized)
+    pointclouds: dict[str, tuple[int, int]]  # obs key (generate --pointcloud) -> (points N, channels C)
 
     @property
     def state_keys(self) -> tuple[str, ...]:
@@ -152,7 +154,9 @@ def open_source(path: Path) -> Source:
         lowdim={k[4:]: int(v["shape"][1]) for k, v in keys.items()
                 if k.startswith("obs/") and len(v["shape"]) == 2},
         action_dim=int(keys["actions"]["shape"][1]), cameras=_cameras(keys), segmentation_ids=seg_ids,
-        bytes_on_disk=int(summary["bytes_on_disk"]), depth_units=depth_units)
+        bytes_on_disk=int(summary["bytes_on_disk"]), depth_units=depth_units,
+        pointclouds={k[4:]: (int(v["shape"][1]), int(v["shape"][2])) for k, v in keys.items()
+                     if k.startswith("obs/") and k[4:] in POINTCLOUD_KEYS})
 
 
 def _first_file(path: Path) -> Path:
