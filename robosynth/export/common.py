@@ -59,8 +59,10 @@ def check_out_dir(out: Path, source: Path) -> None:
     if dst == src or src in dst.parents:
         raise ExportError(f"--out {out}: must not be inside the source dataset {source}")
     parent = dst.parent
+    while not parent.exists():  # missing parents are created when the export starts
+        parent = parent.parent
     if not parent.is_dir():
-        raise ExportError(f"--out {out}: parent directory {parent} does not exist")
+        raise ExportError(f"--out {out}: {parent} is not a directory")
     probe_writable(parent, f"--out {out}: cannot write in {parent}", ExportError)
 
 
@@ -97,6 +99,7 @@ def staging_path(out: Path) -> Path:
 @contextlib.contextmanager
 def staged_output(out: Path) -> Iterator[Path]:
     """Yield an empty staging directory; on success rename it to ``out`` (fsynced), on any error delete it."""
+    out.resolve().parent.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(out)
     stage = staging_path(out)
     shutil.rmtree(stage, ignore_errors=True)

@@ -132,17 +132,10 @@ class _Videos:
 
 def export_lerobot(src: Source, stage: Path, images: str = "video", progress: Progress | None = None) -> dict[str, Any]:
     """Write ``src`` as a LeRobot v3.0 dataset into the (empty) directory ``stage``; return meta/info.json."""
-    codec = None
-    if images == "video" and any("image" in c.modalities for c in src.cameras):
-        quiet_encoders()
-        codec = pick_codec()
-        odd = [c.name for c in src.cameras if not even_size(c.width, c.height)]
-        if odd:
-            raise ExportError(f"video needs even frame sizes; camera(s) {', '.join(odd)} are odd "
-                              "(export with --images png)")
-    features = build_features(src, images, _codec_info(codec) if codec else None)
     import pyarrow as pa
 
+    codec = _video_codec(src) if images == "video" else None
+    features = build_features(src, images, _codec_info(codec) if codec else None)
     schema = pa.schema([(k, arrow_type(ft)) for k, ft in features.items() if ft["dtype"] != "video"])
     data = _DataFiles(stage, schema)
     videos = _Videos(stage, src.fps, codec) if codec else None
@@ -153,19 +146,9 @@ def export_lerobot(src: Source, stage: Path, images: str = "video", progress: Pr
     try:
         for i, ep in enumerate(src.episodes()):
             table = pa.table(frame_columns(src, ep, features, i, total), schema=schema)
-            chunk, file = data.write(table)
-            row = {"episode_index": i, "tasks": [src.task], "length": ep.num_steps, "data/chunk_index": chunk,
-                   "data/file_index": file, "dataset_from_index": total, "dataset_to_index": total + ep.num_steps}
-            if videos is not None:
-                for cam in src.cameras:
-                    if "image" in cam.modalities:
-                        row.update(videos.add(image_key(cam.name), ep.obs[f"{cam.name}_image"]))
-            row.update({"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0})
             stats = _episode_stats(src, ep, table, features)
+            rows.append(_episode_row(src, ep, i, total, data.write(table), videos, stats))
             episode_stats.append(stats)
-            row.update(st.flatten(stats))
-            row.update(_provenance(ep))
-            rows.append(row)
             seg_ids.update(ep.segmentation_ids)
             total += ep.num_steps
             if progress:
@@ -181,6 +164,34 @@ def export_lerobot(src: Source, stage: Path, images: str = "video", progress: Pr
         if seg_key(cam.name) in features:
             features[seg_key(cam.name)]["info"]["segmentation_ids"] = {str(k): seg_ids[k] for k in sorted(seg_ids)}
     return _write_meta(src, stage, features, rows, episode_stats, total, codec)
+
+
+def _video_codec(src: Source) -> Any:
+    """Return the encoder for the RGB cameras (None without any); raise ExportError for odd frame sizes."""
+    if not any("image" in c.modalities for c in src.cameras):
+        return None
+    odd = [c.name for c in src.cameras if "image" in c.modalities and not even_size(c.width, c.height)]
+    if odd:
+        raise ExportError(f"video needs even frame sizes; camera(s) {', '.join(odd)} are odd "
+                          "(export with --images png)")
+    quiet_encoders()
+    return pick_codec()
+
+
+def _episode_row(src: Source, ep: EpisodeRecord, i: int, first: int, where: tuple[int, int], videos: _Videos | None,
+                 stats: dict[str, st.Stats]) -> dict[str, Any]:
+    """Return episode ``i``'s row of ``meta/episodes`` (encoding its videos on the way)."""
+    row: dict[str, Any] = {"episode_index": i, "tasks": [src.task], "length": ep.num_steps,
+                           "data/chunk_index": where[0], "data/file_index": where[1], "dataset_from_index": first,
+                           "dataset_to_index": first + ep.num_steps}
+    if videos is not None:
+        for cam in src.cameras:
+            if "image" in cam.modalities:
+                row.update(videos.add(image_key(cam.name), ep.obs[f"{cam.name}_image"]))
+    row.update({"meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0})
+    row.update(st.flatten(stats))
+    row.update(_provenance(ep))
+    return row
 
 
 def _codec_info(codec: Any) -> dict[str, Any]:
