@@ -8,7 +8,8 @@ with zstd and byte-stream-split floats, which only changes the encoding), images
 observation key with T+1 entries (the last one is the observation after the last action); ``terminations`` is
 True on the last step of a successful episode, ``truncations`` on the last step of every other episode.
 Per-episode seed, backend, randomization, cameras (``K``, ``T_world_cam``) and segmentation ids are the episode
-``options``.
+``options``. Minari writes its files itself; they lie in the export's staging directory, which is renamed to
+``--out`` only when complete (robosynth's own rewrite of them goes through ``atomic_path``).
 """
 
 from __future__ import annotations

@@ -218,3 +218,25 @@ def test_provenance(lerobot_video: Path, source: Path, key: str) -> None:
     meta = json.loads((lerobot_video / "meta" / key).read_text())
     assert meta["scene"] == "reach" and meta["env_name"] == "robosynth/Reach-v0"
     assert meta["video_encoder"] in ("libsvtav1", "libx264")
+
+
+def test_files_roll_over_by_size(source: Path, source_episodes: list, tmp_path: Path,
+                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """With file size limits of 0 MB every episode starts new data and video files; readers follow the indices."""
+    from robosynth.export import export_dataset, lerobot, prepare_export
+
+    monkeypatch.setattr(lerobot, "DATA_FILE_MB", 0)
+    monkeypatch.setattr(lerobot, "VIDEO_FILE_MB", 0)
+    out = tmp_path / "rolled"
+    export_dataset(prepare_export(source, out, "lerobot"), out, "lerobot")
+    info, eps = read_info(out), read_episodes(out)
+    assert eps["data/file_index"] == list(range(N_EPISODES)) and eps["data/chunk_index"] == [0] * N_EPISODES
+    table = read_data(out, info)
+    assert np.array_equal(column(table, "action", [5]), stack(source_episodes, lambda e: e.actions))
+    for i, src_ep in enumerate(source_episodes):
+        rows = pq.read_table(out / info["data_path"].format(chunk_index=0, file_index=i))
+        assert rows.num_rows == src_ep.num_steps and set(rows.column("episode_index").to_pylist()) == {i}
+        key = "observation.images.wrist"
+        assert eps[f"videos/{key}/file_index"][i] == i and eps[f"videos/{key}/from_timestamp"][i] == 0.0
+        frames, _ = decode_video(out / info["video_path"].format(video_key=key, chunk_index=0, file_index=i))
+        assert len(frames) == src_ep.num_steps
