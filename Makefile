@@ -11,7 +11,7 @@ install:
 	fi
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,ray,meshes]"
+	$(BIN)/python -m pip install -q -e ".[dev,ray,export,meshes]"
 
 demo:
 	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128 --resume

@@ -48,6 +48,10 @@ def apply_params(sim: Simulation, renderer: SceneRenderer | None, params: Episod
         b.set_joint_damping(ARM_DAMPING * phys["joint_damping_scale"])
     if "gravity" in phys:
         b.set_gravity(phys["gravity"])
+    for name, factors in phys.get("joint_dynamics_scale", {}).items():  # on the URDF's (nominal) values
+        damping, friction = b.object_joint_dynamics(name)
+        b.set_object_joint_dynamics(name, damping * factors.get("damping", 1.0),
+                                    friction * factors.get("friction", 1.0))
     for name, pose in params.placement.items():
         b.set_body_pose(name, np.asarray(pose["pos"], float), np.asarray(pose["quat"], float))
     for d in params.distractors:

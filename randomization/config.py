@@ -88,10 +88,19 @@ class ObjectPhysics(Strict):
     restitution: Dist | None = None
 
 
+class ObjectJointPhysics(Strict):
+    """An articulated object's joint dynamics, as factors on its URDF's damping and friction (all its joints)."""
+
+    damping: Dist | None = None
+    friction: Dist | None = None
+
+
 class PhysicalConfig(Strict):
-    """Physical group: per-object dynamics, robot joint-damping factor, additive gravity offset (m/s^2)."""
+    """Physical group: per-object dynamics, articulated objects' joint damping and friction factors, robot
+    joint-damping factor, additive gravity offset (m/s^2)."""
 
     objects: dict[str, ObjectPhysics] = Field(default_factory=dict)
+    object_joints: dict[str, ObjectJointPhysics] = Field(default_factory=dict)
     joint_damping: Dist | None = None
     gravity_jitter: Dist | None = None
 

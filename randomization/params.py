@@ -212,7 +212,24 @@ def _sample_physical(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.G
         out["joint_damping_scale"] = pc.joint_damping.sample_float(rng, 1.0)
     if pc.gravity_jitter is not None:
         out["gravity"] = _add(spec.physics.gravity, pc.gravity_jitter.sample(rng, [0.0] * 3))
+    out["joint_dynamics_scale"] = _sample_joint_dynamics(pc, spec, rng)
     return {k: v for k, v in out.items() if v != {}}
+
+
+def _sample_joint_dynamics(pc: Any, spec: SceneSpec, rng: np.random.Generator) -> dict[str, dict[str, float]]:
+    """Return {articulated object: {"damping": factor, "friction": factor}} (drawn after every other physical
+    value, so scenes without articulated objects draw exactly what they drew before)."""
+    out: dict[str, dict[str, float]] = {}
+    for o in spec.objects:
+        ent = resolve(pc.object_joints, o.name) if o.shape == "articulated" else None
+        if ent is None:
+            continue
+        factors = {key: dist.sample_float(rng, 1.0) for key, dist in (("damping", ent.damping),
+                                                                       ("friction", ent.friction))
+                   if dist is not None}
+        if factors:
+            out[o.name] = factors
+    return out
 
 
 def _sample_placement(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.Generator) -> dict[str, Any]:

@@ -2,10 +2,10 @@
 
 Ranges are mild (tuned for a Panda tabletop pick-and-place) so that a scripted expert keeps succeeding:
 colours anywhere, the shipped textures (assets/textures) on the floor, tables and mesh objects, lights and
-cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3], initial joints +-0.02 rad (sd), small
-action noise and 0-1 step latency. ``full`` = visual + physical + sensor noise. Objects the task places itself
-(a ``<name>_region`` task parameter, drawn from the ``task`` stream) are left to the task. Distractors are
-structural (world rebuilds) and stay opt-in.
+cameras jittered a little, masses x[0.5, 2], friction x[0.7, 1.3], articulated objects' joint damping and friction
+x[0.7, 1.4], initial joints +-0.02 rad (sd), small action noise and 0-1 step latency. ``full`` = visual + physical
++ sensor noise. Objects the task places itself (a ``<name>_region`` task parameter, drawn from the ``task``
+stream) are left to the task. Distractors are structural (world rebuilds) and stay opt-in.
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ def _placement(spec: SceneSpec) -> dict[str, Any]:
 
 
 def _physical(spec: SceneSpec) -> dict[str, Any]:
+    articulated = {"object_joints": {"*": {"damping": {"dist": "uniform", "low": 0.7, "high": 1.4},
+                                           "friction": {"dist": "uniform", "low": 0.7, "high": 1.4}}}}
     return {
         "physical": {
+            **(articulated if any(o.shape == "articulated" for o in spec.objects) else {}),
             "objects": {"*": {"mass": {"dist": "scale", "low": 0.5, "high": 2.0},
                               "friction": {"dist": "scale", "low": 0.7, "high": 1.3},
                               "restitution": {"dist": "uniform", "low": 0.0, "high": 0.2}}},

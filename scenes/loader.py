@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from renderers.calibration import load_calibration
-from scenes.spec import SceneSpec
+from scenes.spec import ObjectSpec, SceneSpec
 from scenes.tasks import validate_task
 from scenes.validation import format_validation_error
 from sim.assets import resolve_asset
@@ -113,6 +113,26 @@ def check_assets(spec: SceneSpec, source_dir: Path | None) -> None:
                 raise type(exc)(f"objects[{i}].asset: {exc}") from None
             if o.shape == "mesh" and (problem := mesh_problem(path, o.scale)) is not None:
                 raise AssetError(f"objects[{i}].asset: {problem}")
+            if o.shape == "articulated":
+                _check_articulated(i, o, path)
+
+
+def _check_articulated(i: int, o: ObjectSpec, path: Path) -> None:
+    """Raise AssetError naming the field if an articulated URDF is unsupported or its joint_positions are wrong."""
+    from sim.urdf_articulated import parse_articulated_urdf
+
+    try:
+        joints = {j.name: j for j in parse_articulated_urdf(str(path)).movable_joints}
+    except AssetError as exc:
+        raise AssetError(f"objects[{i}].asset: {exc}") from None
+    for name, value in o.joint_positions.items():
+        j = joints.get(name)
+        if j is None:
+            raise AssetError(f"objects[{i}].joint_positions: '{name}' is not a movable joint of {o.asset} "
+                             f"(joints: {', '.join(joints) or 'none'})")
+        if j.limited and not j.lower <= value <= j.upper:
+            raise AssetError(f"objects[{i}].joint_positions.{name}: {value} is outside the joint's limits "
+                             f"[{j.lower}, {j.upper}]")
 
 
 def load_yaml_file(path: Path) -> Any:

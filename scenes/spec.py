@@ -89,10 +89,10 @@ class RobotSpec(Frozen):
 
 
 class ObjectSpec(Frozen):
-    """One scene object: a primitive, a mesh or a URDF asset."""
+    """One scene object: a primitive, a mesh, a single-link URDF or an articulated URDF (joints)."""
 
     name: Name
-    shape: Literal["box", "sphere", "cylinder", "capsule", "mesh", "urdf"] = "box"
+    shape: Literal["box", "sphere", "cylinder", "capsule", "mesh", "urdf", "articulated"] = "box"
     size: tuple[float, ...] = (0.04, 0.04, 0.04)
     asset: str | None = Field(None, description="path for mesh/urdf shapes (scene dir, assets/, pybullet_data)")
     scale: float = Field(1.0, gt=0)
@@ -107,6 +107,10 @@ class ObjectSpec(Frozen):
     semantic_class: Name = "object"
     fixed: bool = False
     collide: bool = True
+    joint_positions: dict[str, float] = Field(
+        default_factory=dict, description="articulated: initial position of named joints (m or rad; default 0 "
+        "clipped into the joint's limits)",
+    )
 
     @field_validator("size")
     @classmethod
@@ -120,12 +124,18 @@ class ObjectSpec(Frozen):
         need = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2}
         if self.shape in need and len(self.size) != need[self.shape]:
             raise ValueError(f"size: {self.shape} needs {need[self.shape]} values, got {len(self.size)}")
-        if self.shape in ("mesh", "urdf") and not self.asset:
+        if self.shape in ("mesh", "urdf", "articulated") and not self.asset:
             raise ValueError(f"asset: required for shape '{self.shape}'")
         if self.density is not None and "mass" in self.model_fields_set:
             raise ValueError("density: give mass or density, not both")
-        if self.density is not None and self.shape == "urdf":
-            raise ValueError("density: not supported for urdf objects (their URDF gives the mass)")
+        if self.density is not None and self.shape in ("urdf", "articulated"):
+            raise ValueError(f"density: not supported for {self.shape} objects (their URDF gives the mass)")
+        if self.shape == "articulated" and self.scale != 1.0:
+            raise ValueError("scale: articulated objects keep their URDF's size (scale must be 1)")
+        if self.joint_positions and self.shape != "articulated":
+            raise ValueError("joint_positions: only articulated objects have joints")
+        if not all(math.isfinite(v) for v in self.joint_positions.values()):
+            raise ValueError("joint_positions: values must be finite")
         return self
 
 
@@ -182,9 +192,9 @@ class TaskSpec(Frozen):
     name: str = Field(
         "pick_place", min_length=1, max_length=200,
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$",
-        description="a registered task (built-in: pick_place, reach, push, stack, clutter, pick_mesh; none for no "
-        "task) or 'module:TaskClass' / 'module:registered_name' of your own (the module is imported from the scene's "
-        "folder or sys.path; see docs/tasks.md)",
+        description="a registered task (built-in: pick_place, reach, push, stack, clutter, pick_mesh, open_drawer; "
+        "none for no task) or 'module:TaskClass' / 'module:registered_name' of your own (the module is imported from "
+        "the scene's folder or sys.path; see docs/tasks.md)",
     )
     horizon: int = Field(200, ge=1, le=100_000)
     params: dict[str, Any] = Field(default_factory=dict)

@@ -105,6 +105,23 @@ class Backend(Protocol):
     def contacts(self) -> list[Contact]:
         """Return the current contacts between named bodies."""
 
+    # -- articulated objects (``shape: articulated``; joints named as in their URDF) ---------------------
+    def object_joint_names(self, name: str) -> tuple[str, ...]:
+        """Return the movable joints of an articulated object (URDF names, file order); () for other objects."""
+
+    def object_joint_state(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (positions, velocities) of an articulated object's movable joints (m or rad)."""
+
+    def set_object_joint_positions(self, name: str, q: Vector) -> None:
+        """Teleport an articulated object's movable joints to ``q`` with zero velocity."""
+
+    def set_object_joint_dynamics(self, name: str, damping: float | Vector, friction: float | Vector) -> None:
+        """Set the damping (N s/m or N m s/rad) and friction (N or N m) of an object's movable joints
+        (absolute values; ``restore_nominal_params`` puts back the URDF's)."""
+
+    def object_joint_dynamics(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Return (damping, friction) of an articulated object's movable joints."""
+
     # -- description ---------------------------------------------------------------------------------
     @property
     def engine_version(self) -> str:

@@ -17,9 +17,12 @@ from scenes.spec import ObjectSpec, SceneSpec
 from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_mujoco_mesh
+from sim.mujoco_articulated import add_articulated
+from sim.mujoco_joints import MujocoJointsMixin
 from sim.mujoco_meshes import merge_obj_objects, single_object_obj
 from sim.mujoco_params import MujocoParamsMixin
 from sim.mujoco_textures import add_procedural_textures
+from sim.object_joints import load_urdf
 from sim.segmentation import Instance, instance_table
 from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
 
@@ -93,6 +96,10 @@ def _geom_size(o: ObjectSpec) -> list[float]:
 
 
 def _add_object(mujoco: Any, ms: Any, o: ObjectSpec, scene_dir: Path | None) -> None:
+    if o.shape == "articulated":  # a tree of bodies and joints (sim.mujoco_articulated)
+        add_articulated(mujoco, ms, o.name, load_urdf(o, scene_dir), list(o.pose.pos), list(o.pose.quat), o.fixed,
+                        o.friction, (VISUAL_GROUP, COLLISION_GROUP))
+        return
     body = ms.worldbody.add_body(name=o.name, pos=list(o.pose.pos), quat=list(o.pose.quat))
     if not o.fixed:
         body.add_freejoint(name=f"{o.name}_free")
@@ -197,7 +204,7 @@ def compile_spec(spec: SceneSpec, scene_dir: Path | None = None, visual_detail: 
     return ms, model
 
 
-class MujocoBackend(MujocoParamsMixin):
+class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
     """A live MuJoCo world (one MjModel/MjData per instance)."""
 
     name = "mujoco"
@@ -240,6 +247,7 @@ class MujocoBackend(MujocoParamsMixin):
                 jid = mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, f"{o.name}_free")
                 self._free_qadr[o.name] = (int(m.jnt_qposadr[jid]), int(m.jnt_dofadr[jid]))
         self._instances = instance_table(spec)
+        self._index_object_joints(spec, scene_dir)
         self._save_nominal()
         self.reset()
 
@@ -247,6 +255,7 @@ class MujocoBackend(MujocoParamsMixin):
         """Reset to the spec's initial state at time 0."""
         mj = self._mj
         mj.mj_resetData(self.model, self.data)
+        self._reset_object_joints()
         q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
         self.set_joint_positions(q)
         mj.mj_forward(self.model, self.data)
@@ -343,7 +352,7 @@ class MujocoBackend(MujocoParamsMixin):
         for g in range(m.ngeom):
             gname = mj.mj_id2name(m, mj.mjtObj.mjOBJ_GEOM, g)
             bname = mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g]))
-            key = "floor" if gname == "floor" else bname
+            key = "floor" if gname == "floor" else (bname or "").split("/")[0]  # an articulated object's links
             out[g] = by_body.get(key, 0)
         return out
 

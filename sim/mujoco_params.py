@@ -18,7 +18,8 @@ from sim.mujoco_textures import TEX_SIZE, material_name, texture_name, texture_p
 from sim.types import Vector
 
 NOMINAL_FIELDS = ("body_mass", "body_inertia", "body_pos", "body_quat", "geom_rgba", "geom_friction",
-                  "geom_solref", "geom_solmix", "dof_damping", "actuator_gainprm", "actuator_biasprm",
+                  "geom_solref", "geom_solmix", "dof_damping", "dof_frictionloss", "actuator_gainprm",
+                  "actuator_biasprm",
                   "light_pos", "light_dir", "light_diffuse", "light_ambient", "mat_rgba", "mat_texrepeat")
 PLANE_TEXREPEAT = 2.0  # MuJoCo spans one texture image over 2 / texrepeat m of a texuniform plane (measured)
 RESTITUTION_TIMECONST = 0.02  # s, solref time constant of a bouncy contact (MuJoCo's default)

@@ -17,6 +17,7 @@ from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
+from sim.pybullet_joints import PybulletJointsMixin
 from sim.pybullet_params import PybulletParamsMixin
 from sim.pybullet_textures import floor_visual
 from sim.segmentation import Instance, instance_table
@@ -33,7 +34,7 @@ ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
 SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
 
 
-class PybulletBackend(PybulletParamsMixin):
+class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
     """A live PyBullet world with its own physics client."""
 
     name = "pybullet"
@@ -62,6 +63,7 @@ class PybulletBackend(PybulletParamsMixin):
         c.setGravity(*spec.physics.gravity)
         self._names: dict[tuple[int, int], str] = {}
         self._bodies: dict[str, tuple[int, int]] = {}
+        self._base_inertial = {}
         self._load_robot(spec)
         if spec.floor:
             self._add_floor(spec)
@@ -71,6 +73,7 @@ class PybulletBackend(PybulletParamsMixin):
             for link in range(-1, c.getNumJoints(uid)):
                 c.changeDynamics(uid, link, linearDamping=0.0, angularDamping=0.0)
         self._movable = [u for u in self._object_uids.values() if u >= 0]
+        self._index_object_joints(spec, scene_dir)
         self._instances = instance_table(spec)
         self._targets = np.zeros(9)
         self._snapshots: OrderedDict[bytes, int] = OrderedDict()
@@ -109,7 +112,6 @@ class PybulletBackend(PybulletParamsMixin):
                                   childFramePosition=[0, 0, 0])
         c.changeConstraint(gear, gearRatio=-1, erp=0.1, maxForce=50)
         self._object_uids: dict[str, int] = {}
-        self._offset_com: set[int] = set()
 
     def _add_floor(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
@@ -125,7 +127,9 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         mass = 0.0 if o.fixed else o.mass
         pos, orn = list(o.pose.pos), quat_wxyz_to_xyzw(o.pose.quat)
-        if o.shape == "urdf":
+        if o.shape == "articulated":
+            uid = self._load_articulated(o, scene_dir)
+        elif o.shape == "urdf":
             uid = c.loadURDF(str(resolve_asset(o.asset or "", scene_dir)), pos, orn, useFixedBase=o.fixed,
                              globalScaling=o.scale)
             c.changeVisualShape(uid, -1, rgbaColor=list(o.rgba))
@@ -133,7 +137,7 @@ class PybulletBackend(PybulletParamsMixin):
                 c.changeDynamics(uid, -1, mass=o.mass)
         elif o.shape == "mesh":  # compound convex collision + (textured) visual mesh (sim.mesh_objects)
             uid = add_pybullet_mesh(c, self._pb, o, scene_dir, mass, pos, orn)
-            self._offset_com.add(uid)  # its centre of mass is not its mesh origin
+            self._base_inertial[uid] = c.getDynamicsInfo(uid, -1)[3:5]  # its centre of mass is not its mesh origin
         else:
             kw_col, kw_vis = self._shape_kwargs(o, scene_dir)
             col = c.createCollisionShape(**kw_col) if o.collide else -1
@@ -143,15 +147,6 @@ class PybulletBackend(PybulletParamsMixin):
         self._names[(uid, -1)] = o.name
         self._bodies[o.name] = (uid, -1)
         self._object_uids[o.name] = uid if not o.fixed else -1
-
-    def _com_pose(self, uid: int, pos: Vector, quat: Vector) -> tuple[list[float], list[float]]:
-        """Return the base COM pose (what Bullet's reset takes) of a body whose link frame is at (pos, quat wxyz)."""
-        orn = quat_wxyz_to_xyzw(quat)
-        if uid not in self._offset_com:
-            return list(pos), orn
-        lp, lo = self.client.getDynamicsInfo(uid, -1)[3:5]
-        p, o = self.client.multiplyTransforms(list(pos), orn, lp, lo)
-        return list(p), list(o)
 
     def _shape_kwargs(self, o: ObjectSpec, scene_dir: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
         pb = self._pb
@@ -186,8 +181,10 @@ class PybulletBackend(PybulletParamsMixin):
         c = self.client
         for o in self.spec.objects:
             uid, _ = self._bodies[o.name]
-            c.resetBasePositionAndOrientation(uid, *self._com_pose(uid, o.pose.pos, o.pose.quat))
+            c.resetBasePositionAndOrientation(uid, *self._link_frame_to_base(uid, list(o.pose.pos),
+                                                                              quat_wxyz_to_xyzw(o.pose.quat)))
             c.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
+        self._reset_object_joints()
         q = np.concatenate([self.spec.robot.init_qpos, [self.spec.robot.init_gripper] * 2])
         self.set_joint_positions(q)
         self.time = 0.0
@@ -230,7 +227,7 @@ class PybulletBackend(PybulletParamsMixin):
             v, w = c.getBaseVelocity(u)
             parts += [np.asarray(p), quat_xyzw_to_wxyz(o), np.asarray(v), np.asarray(w)]
         js = c.getJointStates(self.robot, list(range(c.getNumJoints(self.robot))))
-        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js])]
+        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js]), *self._object_joint_vector()]
         state = np.concatenate(parts).astype(np.float64)
         if exact:
             self._remember(state)
@@ -257,7 +254,7 @@ class PybulletBackend(PybulletParamsMixin):
         self._fresh = False
         state = np.asarray(state, dtype=np.float64)
         nj = c.getNumJoints(self.robot)
-        expect = 10 + 13 * len(self._movable) + 2 * nj
+        expect = 10 + 13 * len(self._movable) + 2 * nj + 2 * self._object_joint_count()
         if state.shape != (expect,):
             raise ValueError(f"pybullet state has size {expect}, got {state.shape}")
         self.time = float(state[0])
@@ -276,6 +273,7 @@ class PybulletBackend(PybulletParamsMixin):
         qs, vs = state[k : k + nj], state[k + nj : k + 2 * nj]
         for j in range(nj):
             c.resetJointState(self.robot, j, float(qs[j]), float(vs[j]))
+        self._set_object_joint_vector(state[k + 2 * nj :])
         self._apply_motors()
 
     # -- queries -----------------------------------------------------------------------------------
@@ -284,9 +282,9 @@ class PybulletBackend(PybulletParamsMixin):
         uid, link = self._bodies[name]
         c = self.client
         if link == -1:
-            p, o = c.getBasePositionAndOrientation(uid)
-            if uid == self.robot or uid in self._offset_com:
-                # Base COM frame -> URDF / mesh link frame.
+            p, o = self._base_to_link_frame(uid, *c.getBasePositionAndOrientation(uid))
+            if uid == self.robot:
+                # Base COM frame -> URDF link frame.
                 lp, lo = c.getDynamicsInfo(uid, -1)[3:5]
                 ip, io = c.invertTransform(lp, lo)
                 p, o = c.multiplyTransforms(p, o, ip, io)
@@ -299,7 +297,8 @@ class PybulletBackend(PybulletParamsMixin):
         """Teleport an object with zero velocity (marks the world as used: the next reset reloads it)."""
         self._fresh = False
         uid, _ = self._bodies[name]
-        self.client.resetBasePositionAndOrientation(uid, *self._com_pose(uid, pos, quat))
+        self.client.resetBasePositionAndOrientation(uid, *self._link_frame_to_base(uid, list(pos),
+                                                                                     quat_wxyz_to_xyzw(quat)))
         self.client.resetBaseVelocity(uid, [0, 0, 0], [0, 0, 0])
 
     def joint_positions(self) -> np.ndarray:
@@ -340,8 +339,8 @@ class PybulletBackend(PybulletParamsMixin):
         by_body = {i.body: i.id for i in self._instances}
         out: dict[tuple[int, int], int] = {}
         for key, name in self._names.items():
-            if name in by_body:
-                out[key] = by_body[name]
+            if name.split("/")[0] in by_body:  # an articulated object's links are "<object>/<link>"
+                out[key] = by_body[name.split("/")[0]]
         return out
 
     def instances(self) -> list[Instance]:

@@ -58,6 +58,8 @@ class PybulletParamsMixin:
 
         def _apply_motors(self) -> None: ...
 
+        def _restore_joint_dynamics(self) -> None: ...
+
     def _save_nominal(self) -> None:
         c = self.client
         spec = self.spec
@@ -103,6 +105,7 @@ class PybulletParamsMixin:
         c.setGravity(*nominal.gravity)
         self.lights.update(_scene_lights(self.spec))
         self.gain_scale = 1.0
+        self._restore_joint_dynamics()
         self._apply_motors()
 
     def set_object_rgba(self, name: str, rgba: Vector) -> None:

@@ -98,10 +98,12 @@ def _info_table(spec: SceneSpec, info: WorldInfo) -> Table:
 def validate_cmd(scene: SceneArg, backend: BackendOpt = "all") -> None:
     """Validate a scene and compile it on the backend(s); print bodies, joints, actuators, cameras."""
     from randomization.load import load_scene_randomized
+    from randomization.params import sample_episode_params
     from scenes.loader import scene_dir
 
     backends = resolve_backends(backend)  # flags first: nothing is loaded for a bad --backend
-    spec, _ = load_scene_randomized(scene)  # invalid scenes fail here, before any engine starts
+    spec, config = load_scene_randomized(scene)  # invalid scenes fail here, before any engine starts
+    sample_episode_params(config, spec, 0, 0)  # e.g. a placement that cannot succeed fails here, as in generate
     console = out_console()
     console.print(
         f"scene '{spec.name}' is valid: objects {len(spec.objects)}, cameras {len(spec.cameras)}, "

@@ -16,7 +16,7 @@ from pydantic import ConfigDict
 from scenes.spec import SceneSpec
 
 # The built-in tasks register themselves (scenes.tasks.registry.register_task) when their modules load.
-from scenes.tasks import clutter, pick_mesh, pick_place, push, reach, stack  # noqa: E402, F401, I001
+from scenes.tasks import clutter, open_drawer, pick_mesh, pick_place, push, reach, stack  # noqa: E402, F401, I001
 from scenes.tasks.base import Task
 from scenes.tasks.params import NoParams, ObjectNeed, TaskParams, parse_params
 from scenes.tasks.registry import TaskEntry, gym_id_for_scene, register_task, registered_tasks, task_class

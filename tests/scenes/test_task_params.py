@@ -242,6 +242,8 @@ OLD_DEFAULTS = {
     "clutter": {"settle_speed": 0.002, "spacing": 0.09},
     "pick_mesh": {"target": "can", "bin": "bin", "gap": 0.015, "target_gap": 0.05, "bin_inner": [0.3, 0.22],
                   "bin_rim": 0.11, "settle_speed": 0.002, "grasp_height": 0.08},
+    "open_drawer": {"cabinet": "cabinet", "drawer_joint": "drawer_slide", "handle_link": "handle",
+                    "cabinet_region": [[0.78, -0.08], [0.84, 0.08]], "cabinet_yaw_range": 0.2, "open_threshold": 0.12},
 }
 
 
