@@ -49,16 +49,20 @@ def _volume_and_centroid(v: np.ndarray, f: np.ndarray) -> tuple[float, np.ndarra
     return max(float(np.prod(hi - lo)), 1e-12), (lo + hi) / 2
 
 
-@functools.lru_cache(maxsize=256)
 def mesh_object(o: ObjectSpec, scene_dir: Path | None) -> MeshObject:
-    """Resolve, convert (glTF) and decompose (cached) the mesh of object ``o`` (memoized: PyBullet rebuilds its
-    world on every reset)."""
-    path = resolve_asset(o.asset or "", scene_dir)
+    """Resolve, convert (glTF) and decompose (cached) the mesh of object ``o``."""
+    return _mesh_object(o.asset or "", float(o.scale), scene_dir)
+
+
+@functools.lru_cache(maxsize=256)
+def _mesh_object(asset: str, scale: float, scene_dir: Path | None) -> MeshObject:
+    """Return :func:`mesh_object` of an asset at a scale (memoized: PyBullet rebuilds its world on every reset)."""
+    path = resolve_asset(asset, scene_dir)
     texture = None
     if path.suffix.lower() in GLTF_SUFFIXES:
         converted = convert_gltf(path)
         path, texture = converted.obj, converted.texture
-    parts = convex_parts_of_file(path, o.scale)
+    parts = convex_parts_of_file(path, scale)
     path = path if texture is not None else with_texcoords(str(path))  # randomized textures need coordinates
     props = [_volume_and_centroid(v, f) for v, f in parts.parts]
     vols = np.array([vol for vol, _ in props])
