@@ -19,9 +19,9 @@ import numpy as np
 
 from scenes.spec import ObjectSpec
 from sim.assets import resolve_asset
-from sim.mesh_convex import ConvexParts, convex_parts_of_file
+from sim.mesh_convex import ConvexParts, convex_parts, convex_parts_of_file
 from sim.mesh_files import closed_mesh_volume
-from sim.mesh_formats import GLTF_SUFFIXES, convert_gltf
+from sim.mesh_formats import GLTF_SUFFIXES, _convert_cached, convert_gltf
 from sim.mesh_lod import write_obj
 from sim.mesh_uv import with_texcoords
 from sim.transforms import quat_from_matrix, quat_wxyz_to_xyzw
@@ -51,7 +51,12 @@ def _volume_and_centroid(v: np.ndarray, f: np.ndarray) -> tuple[float, np.ndarra
 
 def mesh_object(o: ObjectSpec, scene_dir: Path | None) -> MeshObject:
     """Resolve, convert (glTF) and decompose (cached) the mesh of object ``o``."""
-    return _mesh_object(o.asset or "", float(o.scale), scene_dir)
+    m = _mesh_object(o.asset or "", float(o.scale), scene_dir)
+    if not (m.parts.path.is_file() and m.visual.is_file()):  # the cache folder was emptied while this ran
+        for memo in (_mesh_object, convex_parts, with_texcoords, _convert_cached):
+            memo.cache_clear()
+        m = _mesh_object(o.asset or "", float(o.scale), scene_dir)
+    return m
 
 
 @functools.lru_cache(maxsize=256)

@@ -23,10 +23,14 @@ TABLE = {"name": "table", "shape": "box", "size": [0.8, 1.2, 0.4], "pose": {"pos
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """An empty cache folder, with the in-process memo cleared before and after."""
+    from sim.mesh_objects import _mesh_object
+
     monkeypatch.setenv("ROBOSYNTH_CACHE_DIR", str(tmp_path / "cache"))
     mc.convex_parts.cache_clear()
+    _mesh_object.cache_clear()
     yield tmp_path / "cache" / "convex"
     mc.convex_parts.cache_clear()
+    _mesh_object.cache_clear()
 
 
 def test_decomposition_is_cached_by_content(cache):
@@ -202,3 +206,18 @@ def test_both_engines_get_the_same_inertia_and_randomized_mass_scales_it(name):
         assert np.allclose(_mass_inertia(world)[1], principal[backend], rtol=1e-6), backend
         world.close()
     assert np.allclose(principal["mujoco"], principal["pybullet"], rtol=0.03), principal
+
+
+def test_a_cache_emptied_while_running_is_filled_again(cache):
+    import shutil
+
+    spec = _spec("mug", mass=0.3)
+    world = make_backend("pybullet")
+    world.build(spec, Path(ASSETS_DIR))
+    shutil.rmtree(cache.parent)  # someone empties ~/.cache while a generate worker runs
+    world.step(5)
+    world.reset()  # PyBullet reloads its world from the files on reset
+    parts = len(world.client.getCollisionShapeData(world._bodies["thing"][0], -1))
+    world.close()
+    assert parts == len(mc.convex_parts_of_file(ASSETS_DIR / "objects" / "mug.obj", 1.0).parts) > 1
+    assert any(cache.glob("*.obj"))
