@@ -376,7 +376,7 @@ def _check_robot_action(cfg: RandomizationConfig, p: str) -> None:
 
 SENSOR_NOMINAL = {"depth_noise_scale": 1.0, "subpixel": 0.08, "baseline": 0.05, "edge_dropout": 0.0,
                   "rgb_noise_std": 0.0, "blur_sigma": 0.0, "exposure_gain": 1.0}
-_SENSOR_BOUNDS = {"depth_noise_scale": (0.0, 100.0, False), "subpixel": (0.0, 1.0, False),
+SENSOR_BOUNDS = {"depth_noise_scale": (0.0, 100.0, False), "subpixel": (0.0, 1.0, False),
                   "baseline": (0.0, 1.0, True), "edge_dropout": (0.0, 1.0, False),
                   "rgb_noise_std": (0.0, 255.0, False), "blur_sigma": (0.0, 50.0, False),
                   "exposure_gain": (0.0, 100.0, True)}
@@ -385,7 +385,7 @@ _SENSOR_BOUNDS = {"depth_noise_scale": (0.0, 100.0, False), "subpixel": (0.0, 1.
 def _check_sensor(cfg: SensorConfig, spec: SceneSpec, p: str) -> None:
     _targets(f"{p}.cameras", cfg.cameras, [c.name for c in spec.cameras], "camera")
     for name, sr in cfg.cameras.items():
-        for f, (lo, hi, open_lo) in _SENSOR_BOUNDS.items():
+        for f, (lo, hi, open_lo) in SENSOR_BOUNDS.items():
             _dims(f"{p}.cameras.{name}.{f}", getattr(sr, f), (None,))
             _bounds(f"{p}.cameras.{name}.{f}", getattr(sr, f), SENSOR_NOMINAL[f] or None, lo, hi, open_lo)
 

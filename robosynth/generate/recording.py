@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -50,6 +50,20 @@ class EpisodeResult:
     failure_reason: str
     steps: int
     record: EpisodeRecord | None = field(default=None, repr=False)
+
+
+class PolicyFailure(Exception):
+    """Raised by a policy's ``act`` to end the episode as failed, with the message as its failure reason."""
+
+
+class Policy(Protocol):
+    """What drives an episode: the task's scripted expert, or any object with ``reset()`` and ``act(obs)``."""
+
+    def reset(self) -> None:
+        """Start a new episode."""
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Return the action for the low-dim observation dict."""
 
 
 def normalize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -130,14 +144,16 @@ class EpisodeRunner:
         return sample_episode_params(self.options.randomization, self.spec, dataset_seed, index)
 
     # -- one episode ---------------------------------------------------------------------------------
-    def run(self, dataset_seed: int, index: int, params: EpisodeParams | None = None) -> EpisodeResult:
-        """Record episode ``index`` of the dataset with seed ``dataset_seed``."""
+    def run(self, dataset_seed: int, index: int, params: EpisodeParams | None = None,
+            policy: Policy | None = None) -> EpisodeResult:
+        """Record episode ``index`` of the dataset with seed ``dataset_seed``, driven by ``policy`` (default: the
+        task's scripted expert); a ``PolicyFailure`` from ``policy.act`` ends the episode as failed."""
         params = params if params is not None else self.sample_params(dataset_seed, index)
         sim = self._world_for(params)
         from randomization.apply import begin_episode
 
         obs, perturb, sensor_rng = begin_episode(sim, self._renderer, params, dataset_seed, index)
-        expert = sim.task.expert()
+        expert = policy if policy is not None else sim.task.expert()
         expert.reset()
         horizon = self.options.max_steps or self.spec.task.horizon
         buf = EpisodeBuffer(self.options.cameras)
@@ -146,7 +162,11 @@ class EpisodeRunner:
         self._add_cloud(buf, cloud_rng)
         success, reason = False, ""
         for _ in range(horizon):
-            action = np.asarray(expert.act(obs), dtype=np.float32)
+            try:
+                action = np.asarray(expert.act(obs), dtype=np.float32)
+            except PolicyFailure as exc:
+                reason = str(exc)
+                break
             result = sim.step(perturb.effective(action))
             if result.info.get("failure_reason"):
                 reason = result.info["failure_reason"]
