@@ -13,7 +13,8 @@ generalisation. Per parameter (docs/randomization.md, "Held-out splits"):
 - whole-number parameters (``latency``, distractor ``count``) are held out on whole numbers, at least one step
   beyond the training range where the limits allow;
 - held-out values are uniform on the envelope minus the training range (never inside it), whatever the
-  training law; a component that training holds constant stays constant; string choices (texture kinds, ...) and placement regions are kept as they are.
+  training law; a component that training holds constant stays constant; string choices (texture kinds, ...)
+  and placement regions are kept as they are.
 
 A parameter whose envelope leaves nothing outside its training range (e.g. restitution already on [0, 1]) is an
 error naming it: it cannot be held out.
@@ -88,7 +89,7 @@ def heldout_distribution(d: Any, field: str, path: str = "randomization") -> Any
     if isinstance(d, Outside):
         return d
     if isinstance(d, Scale):
-        factor = d.factor if d.factor is not None else Uniform(low=d.low, high=d.high)  # type: ignore[arg-type]
+        factor = d.factor if d.factor is not None else Uniform(low=d.low, high=d.high)
         return Scale(factor=heldout_distribution(factor, "", path))
     rng = _training_range(d)
     if rng is None:

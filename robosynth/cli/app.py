@@ -75,7 +75,7 @@ def _root(
 
 def _register_verbs() -> None:
     """Add every verb to ``app``, one module per verb group (their heavy imports stay inside the verbs)."""
-    from robosynth.cli import data, preview, replay, report, scene
+    from robosynth.cli import data, evaluate, preview, replay, report, scene
 
     app.command("scenes")(scene.scenes_cmd)
     app.command("schema")(scene.schema_cmd)
@@ -86,6 +86,7 @@ def _register_verbs() -> None:
     app.command("preview")(preview.preview_cmd)
     app.command("replay")(replay.replay_cmd)
     app.command("report")(report.report_cmd)
+    app.command("evaluate")(evaluate.evaluate_cmd)
 
 
 _register_verbs()
