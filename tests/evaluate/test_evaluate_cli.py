@@ -223,7 +223,8 @@ def test_compare_files(run_cli, tmp_path):
     res = run_cli("evaluate", "--compare", tmp_path / "real.csv", tmp_path / "sim.json", "--out", tmp_path / "c.json")
     assert res.rc == 0, res.stderr
     data = json.loads((tmp_path / "c.json").read_text())
-    assert data["mmrv"] == pytest.approx(2 / 3) and data["pearson_r"] == pytest.approx(-0.24 / math.sqrt(0.32 * 42 / 225))
+    assert data["mmrv"] == pytest.approx(2 / 3)
+    assert data["pearson_r"] == pytest.approx(-0.24 / math.sqrt(0.32 * 42 / 225))
     assert "MMRV = 0.667" in res.stdout and "Pearson r = -0.982" in res.stdout
     (tmp_path / "bad.csv").write_text("policy,rate\na,1.5\nb,0.2\n")
     assert_one_error_line(run_cli("evaluate", "--compare", tmp_path / "real.csv", tmp_path / "bad.csv"),
