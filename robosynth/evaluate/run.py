@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from randomization.load import load_randomization, load_scene_randomized
-from robosynth.evaluate.policies import GuardedPolicy, RandomPolicy, load_policy, parse_policy
+from robosynth.evaluate.policies import GuardedPolicy, PolicyRef, RandomPolicy, load_policy, parse_policy
 from robosynth.evaluate.results import build_results
 from robosynth.evaluate.rollout import Cell, CellResult, Outcome, Recorder, evaluation_seed, run_cell
 from scenes.loader import scene_dir as scene_folder
@@ -84,10 +84,15 @@ def _check(req: EvaluateRequest) -> None:
 
 
 def evaluate(req: EvaluateRequest, on_start: Callable[[Cell, int], None] | None = None,
-             on_episode: Callable[[Cell, Outcome], None] | None = None) -> dict[str, Any]:
-    """Run every cell of ``req`` and return the results dict (``robosynth.evaluate.results``)."""
+             on_episode: Callable[[Cell, Outcome], None] | None = None,
+             policy_object: Any = None) -> dict[str, Any]:
+    """Run every cell of ``req`` and return the results dict (``robosynth.evaluate.results``).
+
+    ``policy_object`` (library use, e.g. a policy just trained in the same process): an object with ``reset()`` and
+    ``act(obs)`` that runs instead of loading ``req.policy`` (which then only labels the results).
+    """
     _check(req)
-    ref = parse_policy(req.policy)
+    ref = parse_policy(req.policy) if policy_object is None else PolicyRef("object", "", req.policy)
     spec, own = load_scene_randomized(req.scene)
     labels = req.randomizations or (SCENE_RANDOMIZATION,)
     configs = {lab: own if lab == SCENE_RANDOMIZATION else load_randomization(lab, spec) for lab in labels}
@@ -95,7 +100,7 @@ def evaluate(req: EvaluateRequest, on_start: Callable[[Cell, int], None] | None 
     from sim.control import Controller
 
     action_dim = Controller(spec.robot).action_dim
-    loaded = load_policy(ref, action_dim)
+    loaded = load_policy(ref, action_dim) if policy_object is None else policy_object
     policy = loaded if loaded is None or isinstance(loaded, RandomPolicy) else GuardedPolicy(loaded, action_dim)
     meta = {"scene": req.scene, "policy": ref.label, "seed": req.seed, "evaluation_seed": evaluation_seed(req.seed),
             "episodes": req.episodes, "max_steps": req.max_steps or spec.task.horizon}
