@@ -117,7 +117,7 @@ def load_module_policy(target: str) -> Any:
     module, _, attr = target.rpartition(":")
     try:
         mod = _import_module(module)
-    except PolicyError:
+    except InputError:
         raise
     except Exception as exc:  # a user's module that fails to import: one line, not a traceback
         raise PolicyError(f"--policy: importing '{module}' failed: {type(exc).__name__}: {exc}") from None
@@ -171,6 +171,7 @@ class GuardedPolicy:
     def __init__(self, policy: Any, action_dim: int):
         self.policy = policy
         self.action_dim = action_dim
+        self._reset_error: PolicyFailure | None = None
 
     def seed_episode(self, rng: np.random.Generator) -> None:
         """Pass the episode's ``policy`` stream on to a policy that takes one."""
@@ -186,7 +187,7 @@ class GuardedPolicy:
 
     def reset(self) -> None:
         """Reset the wrapped policy (its exceptions become a PolicyFailure at the first act)."""
-        self._reset_error: PolicyFailure | None = None
+        self._reset_error = None
         try:
             self._guard(self.policy.reset)
         except PolicyFailure as exc:
@@ -194,8 +195,8 @@ class GuardedPolicy:
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Return the wrapped policy's action, checked (shape (A,), finite) and clipped to [-1, 1]."""
-        if getattr(self, "_reset_error", None) is not None:
-            raise self._reset_error  # type: ignore[misc]
+        if self._reset_error is not None:
+            raise self._reset_error
         raw = self._guard(self.policy.act, {k: np.array(v, copy=True) for k, v in obs.items()})
         try:
             action = np.asarray(raw, dtype=np.float64).reshape(-1)
