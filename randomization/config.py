@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from randomization.adaptive_settings import AdaptiveSettings
 from randomization.distributions import DIST_NAMES, Choice, Distribution, Scale
 from scenes.spec import CameraSpec, SceneSpec
 from sim.errors import SceneError
@@ -192,6 +193,7 @@ class RandomizationConfig(Strict):
     robot: RobotRandomization = RobotRandomization()
     action: ActionRandomization = ActionRandomization()
     sensor: SensorConfig = SensorConfig()
+    adaptive: AdaptiveSettings | None = None  # generate --adaptive (randomization.adaptive)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain JSON-compatible data (None fields left out)."""
@@ -225,7 +227,6 @@ def nominal_K(cam: CameraSpec) -> list[list[float]]:
 
 
 # ------------------------------------------------------------------------------------------ errors
-
 _SKIP_LOC = set(DIST_NAMES) | {"float", "int", "str", "list[float]", "bool", "none"}
 _SKIP_PREFIX = ("function-", "tagged-union[", "tuple[", "list[", "literal[")
 
@@ -254,7 +255,6 @@ def format_error(err: ValidationError, prefix: str = "randomization") -> str:
 
 
 # ------------------------------------------------------------------------------- semantic checks
-
 def _bounds(path: str, dist: Any, nominal: Any, lo: float | None, hi: float | None,
             open_lo: bool = False) -> None:
     if dist is None:

@@ -71,16 +71,18 @@ def _vec(p: Any, n: int | None) -> list[float]:
     return [float(p)] * (n or 1)
 
 
-def _envelope(lo: float, hi: float, limits: tuple[float, float, bool], integer: bool) -> tuple[float, float]:
-    """Return the envelope of one component's training range [lo, hi] (widened, clipped to the limits)."""
+def envelope(lo: float, hi: float, limits: tuple[float, float, bool], integer: bool = False,
+             widen: float = HELDOUT_WIDEN) -> tuple[float, float]:
+    """Return the envelope of one component's training range [lo, hi]: ``widen`` times as wide about its centre (in
+    log space for positive quantities; whole steps for integers), clipped to the limits (low, high, positive)."""
     lim_lo, lim_hi, positive = limits
     if integer:
-        step = max(1.0, math.ceil((hi - lo) * (HELDOUT_WIDEN - 1) / 2))
+        step = max(1.0, math.ceil((hi - lo) * (widen - 1) / 2))
         return max(lim_lo, lo - step), min(lim_hi, hi + step)
     if positive and lo > 0:
-        c, half = (math.log(lo) + math.log(hi)) / 2, (math.log(hi) - math.log(lo)) * HELDOUT_WIDEN / 2
+        c, half = (math.log(lo) + math.log(hi)) / 2, (math.log(hi) - math.log(lo)) * widen / 2
         return max(lim_lo, math.exp(c - half)), min(lim_hi, math.exp(c + half))
-    c, half = (lo + hi) / 2, (hi - lo) * HELDOUT_WIDEN / 2
+    c, half = (lo + hi) / 2, (hi - lo) * widen / 2
     return max(lim_lo, c - half), min(lim_hi, c + half)
 
 
@@ -98,7 +100,7 @@ def heldout_distribution(d: Any, field: str, path: str = "randomization") -> Any
     integer = field in INTEGER_FIELDS or (isinstance(d, Choice) and all(
         float(x).is_integer() for v in d.values for x in (v if isinstance(v, list) else [v])))
     los, his = rng
-    env = [_envelope(lo, hi, limits, integer) for lo, hi in zip(los, his, strict=True)]
+    env = [envelope(lo, hi, limits, integer) for lo, hi in zip(los, his, strict=True)]
     log = limits[2] and not integer and min(los) > 0
     scalar = d.dim is None
     pick = (lambda xs: xs[0]) if scalar else (lambda xs: list(xs))  # noqa: E731

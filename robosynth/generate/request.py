@@ -38,6 +38,7 @@ class GenerateRequest:
     max_steps: int | None = None
     indices: tuple[int, ...] | None = None  # None = all of 0..episodes-1; else sorted unique indices < episodes
     pointcloud: int | None = None  # points of the fused cloud recorded per step (None: no point clouds)
+    adaptive: bool = False  # generate --adaptive: ranges adapt to success (robosynth.generate.adaptive)
 
     def to_json(self) -> str:
         """Return canonical JSON of the request."""
@@ -86,9 +87,9 @@ FLAGS = {"scene": "SCENE", "backend": "--backend", "seed": "--seed", "cameras": 
          "resolution": "--resolution", "quality": "--quality", "randomization": "--randomization",
          "depth_format": "--depth-format", "keep_failed": "--keep-failed", "compression": "--compression",
          "max_steps": "--max-steps", "episodes": "--episodes", "indices": "--indices", "train_ratio": "--valid-ratio",
-         "pointcloud": "--pointcloud"}
+         "pointcloud": "--pointcloud", "adaptive": "--adaptive"}
 RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "quality", "randomization", "depth_format",
-                    "keep_failed", "compression", "max_steps", "pointcloud")
+                    "keep_failed", "compression", "max_steps", "pointcloud", "adaptive")
 
 
 def _show(name: str, value: object) -> str:
