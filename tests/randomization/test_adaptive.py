@@ -40,7 +40,7 @@ def test_adaptable_ranges_of_the_physical_preset():
     assert names == ["physical.objects.*.mass", "physical.objects.*.friction", "physical.objects.*.restitution",
                      "physical.joint_damping", "robot.gain_scale", "action.noise_std"]
     mass = adaptable_ranges(_physical(), 3.0)[0]
-    assert mass.initial == (0.5, 2.0) and mass.limit == pytest.approx((0.125, 8.0))  # log width ln 4 -> ln 64 about ln 1
+    assert mass.initial == (0.5, 2.0) and mass.limit == pytest.approx((0.125, 8.0))  # log width x3 about ln 1
 
 
 def test_easy_task_widens_every_range_monotonically_to_its_envelope():
