@@ -82,3 +82,16 @@ def test_unsupported_flags_are_one_line(run_cli, tmp_path, flag):
     res = run_cli("generate", "reach", "--adaptive", "--episodes", "2", "--cameras", "none", *flag,
                   "--out", tmp_path / "x")
     assert res.rc == 2 and len(res.stderr_lines) == 1 and "--adaptive runs in one local process" in res.stderr
+
+
+def test_report_plots_how_each_range_evolved(easy, run_cli):
+    res = run_cli("report", easy / "ds", "--out", easy / "report")
+    assert res.rc == 0, res.stderr
+    report = json.loads((easy / "report" / "report.json").read_text())
+    adaptive = json.loads((easy / "ds" / "adaptive.json").read_text())
+    section = report["adaptive"]
+    assert (easy / "report" / section["plot"]).is_file()
+    for name, values in section["ranges"].items():
+        assert values["first"] == adaptive["initial"][name] and values["last"] == adaptive["final"][name]
+        assert values["episodes"] == 40
+    assert "Adaptive randomization" in (easy / "report" / "index.html").read_text()
