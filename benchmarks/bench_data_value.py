@@ -172,6 +172,7 @@ def main() -> int:
     ap.add_argument("--episodes", type=int, default=30, help="evaluation episodes per engine and randomization")
     ap.add_argument("--steps", type=int, default=5000, help="BC gradient steps")
     ap.add_argument("--write", type=Path, default=None, help="markdown file to write the section into")
+    ap.add_argument("--key", default="data_value", help="name of the section in --write (one per configuration)")
     args = ap.parse_args()
     try:
         import torch  # noqa: F401
@@ -190,7 +191,7 @@ def main() -> int:
             + markdown_table(headers, rows))
     print(text)
     if args.write is not None:
-        write_markdown_section(args.write, "data_value", text)
+        write_markdown_section(args.write, args.key, text)
     return 0
 
 
