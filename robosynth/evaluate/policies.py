@@ -138,7 +138,7 @@ def load_module_policy(target: str) -> Any:
 def load_robomimic_policy(path: str) -> RobomimicPolicy:
     """Return a robomimic checkpoint's policy (PolicyError when robomimic is missing or the file is not one)."""
     try:
-        from robomimic.utils import file_utils, torch_utils  # type: ignore[import-not-found]
+        from robomimic.utils import file_utils, torch_utils
     except ImportError:
         raise PolicyError("--policy robomimic:PATH needs robomimic, which is not installed "
                           "(pip install robomimic)") from None
@@ -174,10 +174,11 @@ class GuardedPolicy:
         self._reset_error: PolicyFailure | None = None
 
     def seed_episode(self, rng: np.random.Generator) -> None:
-        """Pass the episode's ``policy`` stream on to a policy that takes one."""
+        """Pass the episode's ``policy`` stream on to a policy that takes one (an error fails the episode)."""
+        self._reset_error = None
         hook = getattr(self.policy, "seed_episode", None)
         if callable(hook):
-            self._guard(hook, rng)
+            self._call_before_episode(hook, rng)
 
     def _guard(self, fn: Any, *args: Any) -> Any:
         try:
@@ -185,18 +186,22 @@ class GuardedPolicy:
         except Exception as exc:
             raise PolicyFailure(f"policy error: {type(exc).__name__}: {exc}") from exc
 
+    def _call_before_episode(self, fn: Any, *args: Any) -> None:
+        """Call ``fn``; an exception fails the episode at its first act (the rollout itself must not crash)."""
+        try:
+            self._guard(fn, *args)
+        except PolicyFailure as exc:
+            self._reset_error = self._reset_error or exc
+
     def reset(self) -> None:
         """Reset the wrapped policy (its exceptions become a PolicyFailure at the first act)."""
-        self._reset_error = None
-        try:
-            self._guard(self.policy.reset)
-        except PolicyFailure as exc:
-            self._reset_error = exc
+        self._call_before_episode(self.policy.reset)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Return the wrapped policy's action, checked (shape (A,), finite) and clipped to [-1, 1]."""
         if self._reset_error is not None:
-            raise self._reset_error
+            error, self._reset_error = self._reset_error, None
+            raise error
         raw = self._guard(self.policy.act, {k: np.array(v, copy=True) for k, v in obs.items()})
         try:
             action = np.asarray(raw, dtype=np.float64).reshape(-1)

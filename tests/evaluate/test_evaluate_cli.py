@@ -50,6 +50,13 @@ def wrong_dim():
 
 def not_a_policy():
     return object()
+
+class BadSeed(Hold):
+    def seed_episode(self, rng):
+        raise ValueError("no seeds please")
+
+def bad_seed():
+    return BadSeed()
 '''
 
 
@@ -213,6 +220,10 @@ def test_policy_returning_a_wrong_action_is_a_failure_not_a_crash(tmp_path, monk
     results = json.loads(out.read_text())
     assert results["cells"][0]["failure_reasons"] == {"policy error: act returned 3 values, the action has 5": 1}
     assert results["mujoco"]["mean_length"] == 0.0
+    assert invoke(["evaluate", "reach", "--policy", "my_policies2:bad_seed", "--episodes", "2", "--out",
+                   str(out)]) == 0  # an error before the first action fails each episode, not the evaluation
+    assert json.loads(out.read_text())["cells"][0]["failure_reasons"] == {
+        "policy error: ValueError: no seeds please": 2}
     assert invoke(["evaluate", "reach", "--policy", "my_policies2:not_a_policy"]) == 2
     assert "without reset() and act()" in capsys.readouterr().err
 
