@@ -149,7 +149,7 @@ def _one(task: str, dr: str, source: str, n: int, data: dict[str, Path], args: a
         used = sum(p[2] for p in parts)
     else:
         x, y, used = load_pairs(data["mujoco"], n)
-    policy = train_bc(x, y, args.steps)
+    policy = train_bc(x, y, args.steps, args.train_seed)
     t1 = time.perf_counter()
     timing["train"] += t1 - t0
     res = evaluate_policy(task, policy, f"bc-{task}-{dr}-{source}-{n}", dr, args.episodes)
@@ -171,6 +171,7 @@ def main() -> int:
     ap.add_argument("--sources", default="mujoco,both", help="mujoco: N MuJoCo demos; both: N/2 per engine")
     ap.add_argument("--episodes", type=int, default=30, help="evaluation episodes per engine and randomization")
     ap.add_argument("--steps", type=int, default=5000, help="BC gradient steps")
+    ap.add_argument("--train-seed", type=int, default=0, help="torch seed of initialisation and minibatches")
     ap.add_argument("--write", type=Path, default=None, help="markdown file to write the section into")
     ap.add_argument("--key", default="data_value", help="name of the section in --write (one per configuration)")
     args = ap.parse_args()
@@ -185,7 +186,8 @@ def main() -> int:
     headers = ["task", "N demos", "training DR", "source", "engine", "evaluated on", "successes", "rate [95 % CI]"]
     text = (f"## data value\n\nBC (MLP 2x256, {args.steps} steps) on N expert episodes, {args.episodes} evaluation "
             f"episodes per cell (`python benchmarks/bench_data_value.py --tasks {args.tasks} --n {args.n} --dr "
-            f"{args.dr} --sources {args.sources} --episodes {args.episodes} --steps {args.steps}`).\n"
+            f"{args.dr} --sources {args.sources} --episodes {args.episodes} --steps {args.steps} --train-seed "
+            f"{args.train_seed}`).\n"
             f"{environment_line('mujoco', 'pybullet', 'torch')}. Took {total:.0f} s (recording "
             f"{timing['record']:.0f} s, training {timing['train']:.0f} s, evaluation {timing['evaluate']:.0f} s).\n\n"
             + markdown_table(headers, rows))
