@@ -64,7 +64,8 @@ def adaptable_ranges(data: dict[str, Any], widen: float, path: tuple[str, ...] =
     return out
 
 
-def _node(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+def config_node(data: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    """Return the node of a config dict at ``path`` (a distribution mapping, changed in place by callers)."""
     for key in path:
         data = data[key]
     return data
@@ -87,7 +88,7 @@ class AdaptiveState:
         """Return (the config dict one episode samples from, its pinned bound or None), drawn with ``rng``."""
         data = copy.deepcopy(self.base)
         for r in self.ranges:
-            node = _node(data, r.path)
+            node = config_node(data, r.path)
             node["low"], node["high"] = r.lo, r.hi
         if not self.ranges or rng.random() >= self.settings.boundary_fraction:
             return data, None
@@ -95,7 +96,7 @@ class AdaptiveState:
         side = "low" if rng.random() < 0.5 else "high"
         r = self.ranges[k]
         value = r.lo if side == "low" else r.hi
-        node = _node(data, r.path)
+        node = config_node(data, r.path)
         node["low"] = node["high"] = value
         return data, {"parameter": r.name, "index": k, "side": side, "value": value}
 

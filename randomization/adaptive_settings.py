@@ -18,6 +18,7 @@ class AdaptiveSettings(BaseModel):
     step: float = Field(0.25, gt=0.0, le=10.0, description="bound move per update, x the initial width")
     envelope: float = Field(3.0, ge=1.0, le=100.0, description="widest range: the initial one widened this much")
     batch: int = Field(8, ge=1, le=10_000, description="episodes drawn from the same ranges between updates")
+    bins: int = Field(4, ge=2, le=100, description="bins per range for generate --focus-failures")
 
     @model_validator(mode="after")
     def _check(self) -> AdaptiveSettings:

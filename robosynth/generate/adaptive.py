@@ -35,15 +35,17 @@ from sim.errors import InputError
 ADAPTIVE_FILE = "adaptive.json"
 
 
-def check_adaptive(req: GenerateRequest, workers: int, executor: str, resume: bool) -> None:
-    """Raise InputError for what ``--adaptive`` does not support (one line naming the flag)."""
+def check_adaptive(req: GenerateRequest, workers: int, executor: str, resume: bool,
+                   mode: str = "--adaptive") -> None:
+    """Raise InputError for what ``--adaptive`` (or ``--focus-failures``) does not support (one line)."""
     for bad, flag in ((workers != 1, f"--workers {workers}"), (executor != "local", f"--executor {executor}"),
                       (resume, "--resume"), (req.indices is not None, "--indices")):
         if bad:
-            raise InputError(f"--adaptive runs in one local process from episode 0; drop {flag}")
+            raise InputError(f"{mode} runs in one local process from episode 0; drop {flag}")
 
 
-def _write(out: Path, req: GenerateRequest, res: EpisodeResult) -> bool:
+def write_result(out: Path, req: GenerateRequest, res: EpisodeResult) -> bool:
+    """Write one episode (or its failure marker) like ``generate`` does; return True if an episode file was written."""
     if res.record is not None and (res.success or req.keep_failed):
         path = episode_path(out, res.index)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,7 @@ def generate_adaptive(req: GenerateRequest, out: Path, progress: Callable[[dict]
             for i in range(start, min(req.episodes, start + state.settings.batch)):
                 res, boundary = _run_one(runner, state, spec, req.seed, i)
                 outcomes.append((boundary, res.success))
-                _count(summary, res, _write(out, req, res))
+                count_result(summary, res, write_result(out, req, res))
                 if progress is not None:
                     progress({"index": i, "success": res.success, "failure_reason": res.failure_reason,
                               "steps": res.steps})
@@ -105,7 +107,8 @@ def _run_one(runner: EpisodeRunner, state: AdaptiveState, spec: SceneSpec, seed:
     return res, boundary
 
 
-def _count(summary: GenerateSummary, res: EpisodeResult, written: bool) -> None:
+def count_result(summary: GenerateSummary, res: EpisodeResult, written: bool) -> None:
+    """Add one episode to a run's summary."""
     summary.steps += res.steps
     summary.written += int(written)
     if not res.success:

@@ -95,3 +95,32 @@ def test_report_plots_how_each_range_evolved(easy, run_cli):
         assert values["first"] == adaptive["initial"][name] and values["last"] == adaptive["final"][name]
         assert values["episodes"] == 40
     assert "Adaptive randomization" in (easy / "report" / "index.html").read_text()
+
+
+FOCUS = """preset: none
+robot:
+  gain_scale: {dist: uniform, low: 0.5, high: 1.5}
+adaptive: {bins: 3}
+"""
+
+
+def test_focus_failures_records_where_the_policy_failed_and_regenerates(run_cli, tmp_path):
+    (tmp_path / "focus.yaml").write_text(FOCUS)
+    res = run_cli("generate", "reach", "--focus-failures", "random", "--cameras", "none", "--episodes", "4",
+                  "--seed", "2", "--randomization", tmp_path / "focus.yaml", "--out", tmp_path / "ds")
+    assert res.rc == 0, res.stderr
+    assert run_cli("verify", tmp_path / "ds").rc == 0
+    focus = json.loads((tmp_path / "ds" / "focus.json").read_text())
+    post = focus["posterior"]["robot.gain_scale"]
+    assert focus["policy"] == "random" and sum(post["failures"]) + sum(post["successes"]) == 4
+    spec = load_scene("reach")
+    for k in range(4):
+        ep = read_episode(tmp_path / "ds" / "episodes" / f"ep_{k:06d}.hdf5")
+        meta = ep.ep_meta["focus"]
+        assert meta["policy_success"] is False and meta["bins"]["robot.gain_scale"] in (0, 1, 2)
+        params = sample_episode_params(RandomizationConfig.model_validate(meta["config"]), spec, 2, k)
+        assert params.to_dict() == ep.ep_meta["randomization"]
+    bad = run_cli("generate", "reach", "--focus-failures", "teleop", "--randomization", tmp_path / "focus.yaml",
+                  "--out", tmp_path / "bad")
+    assert bad.rc == 2 and len(bad.stderr_lines) == 1 and "unknown --policy 'teleop'" in bad.stderr
+    assert not (tmp_path / "bad").exists()
