@@ -2,7 +2,7 @@
 intervals, the cross-engine gap and the sim-to-real metrics of SIMPLER (docs/evaluate.md).
 
 Inside this package each module imports only those listed before it: ``stats``, ``policies`` -> ``rollout`` ->
-``results``, ``compare`` -> ``run``.
+``results``, ``compare`` -> ``run``, ``focus`` (``generate --focus-failures``).
 """
 
 from robosynth.evaluate.run import EvaluateRequest, evaluate, parse_backends, parse_randomizations
