@@ -193,7 +193,7 @@ class RandomizationConfig(Strict):
     robot: RobotRandomization = RobotRandomization()
     action: ActionRandomization = ActionRandomization()
     sensor: SensorConfig = SensorConfig()
-    adaptive: AdaptiveSettings | None = None  # generate --adaptive (randomization.adaptive)
+    adaptive: AdaptiveSettings | None = None  # generate --adaptive / --focus-failures settings (not sampled)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain JSON-compatible data (None fields left out)."""
@@ -227,6 +227,7 @@ def nominal_K(cam: CameraSpec) -> list[list[float]]:
 
 
 # ------------------------------------------------------------------------------------------ errors
+
 _SKIP_LOC = set(DIST_NAMES) | {"float", "int", "str", "list[float]", "bool", "none"}
 _SKIP_PREFIX = ("function-", "tagged-union[", "tuple[", "list[", "literal[")
 
@@ -255,6 +256,7 @@ def format_error(err: ValidationError, prefix: str = "randomization") -> str:
 
 
 # ------------------------------------------------------------------------------- semantic checks
+
 def _bounds(path: str, dist: Any, nominal: Any, lo: float | None, hi: float | None,
             open_lo: bool = False) -> None:
     if dist is None:
@@ -280,8 +282,7 @@ def _dims(path: str, dist: Any, allowed: tuple[int | None, ...]) -> None:
         raise SceneError(f"{path}: expected {want}, got {dist.dim} components")
 
 
-def _targets(path: str, entries: dict[str, Any], known: list[str], kind: str,
-             extra: tuple[str, ...] = ()) -> None:
+def _targets(path: str, entries: dict[str, Any], known: list[str], kind: str, extra: tuple[str, ...] = ()) -> None:
     for name in entries:
         if name != WILDCARD and name not in known and name not in extra:
             names = ", ".join([*known, *extra]) or "none"
@@ -376,10 +377,9 @@ def _check_robot_action(cfg: RandomizationConfig, p: str) -> None:
 
 SENSOR_NOMINAL = {"depth_noise_scale": 1.0, "subpixel": 0.08, "baseline": 0.05, "edge_dropout": 0.0,
                   "rgb_noise_std": 0.0, "blur_sigma": 0.0, "exposure_gain": 1.0}
-SENSOR_BOUNDS = {"depth_noise_scale": (0.0, 100.0, False), "subpixel": (0.0, 1.0, False),
-                  "baseline": (0.0, 1.0, True), "edge_dropout": (0.0, 1.0, False),
-                  "rgb_noise_std": (0.0, 255.0, False), "blur_sigma": (0.0, 50.0, False),
-                  "exposure_gain": (0.0, 100.0, True)}
+SENSOR_BOUNDS = {"depth_noise_scale": (0.0, 100.0, False), "subpixel": (0.0, 1.0, False), "baseline": (0.0, 1.0, True),
+                 "edge_dropout": (0.0, 1.0, False), "rgb_noise_std": (0.0, 255.0, False),
+                 "blur_sigma": (0.0, 50.0, False), "exposure_gain": (0.0, 100.0, True)}  # (low, high, open low)
 
 
 def _check_sensor(cfg: SensorConfig, spec: SceneSpec, p: str) -> None:
