@@ -15,13 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from randomization.config import (
-    SENSOR_NOMINAL,
-    RandomizationConfig,
-    nominal_fovy,
-    nominal_K,
-    resolve,
-)
+from randomization.config import RandomizationConfig, nominal_fovy, nominal_K, resolve
+from randomization.scene_checks import SENSOR_NOMINAL
 from randomization.seeding import stream
 from scenes.spec import CameraSpec, LightSpec, ObjectSpec, Pose, SceneSpec
 from sim.errors import SceneError
