@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from randomization.sampling import draw_outside, std_truncnorm
+
 Param = Union[float, list[float]]  # noqa: UP007 (pydantic needs a runtime union)
 Sample = Union[float, int, str, list[float]]  # noqa: UP007
 Nominal = Union[float, Sequence[float], None]  # noqa: UP007
-MAX_REJECTION_TRIES = 100_000
 
 
 class _Dist(BaseModel):
@@ -217,43 +218,6 @@ class Normal(_Dist):
         return lo, hi
 
 
-def std_truncnorm(rng: np.random.Generator, a: float, b: float) -> float:
-    """Return one exact draw of a standard normal truncated to [a, b] (a <= b, may be infinite).
-
-    Rejection with proposals whose acceptance rate is bounded below for every interval:
-    a normal proposal for wide intervals around 0, a uniform proposal for narrow ones, and the
-    (truncated) exponential proposal of Robert (1995) for one-sided tails.
-    """
-    if a > b:
-        raise ValueError(f"empty interval [{a}, {b}]")
-    if a == b:
-        return a
-    if a >= 0:
-        return _tail(rng, a, b)
-    if b <= 0:
-        return -_tail(rng, -b, -a)
-    for _ in range(MAX_REJECTION_TRIES):
-        if b - a < 2.0:
-            z = a + (b - a) * rng.random()
-            if rng.random() <= math.exp(-0.5 * z * z):
-                return z
-        else:
-            z = float(rng.standard_normal())
-            if a <= z <= b:
-                return z
-    raise RuntimeError("truncated normal rejection did not terminate")  # pragma: no cover
-
-
-def _tail(rng: np.random.Generator, a: float, b: float) -> float:
-    alpha = 0.5 * (a + math.sqrt(a * a + 4.0))
-    mass = -math.expm1(-alpha * (b - a)) if math.isfinite(b) else 1.0
-    for _ in range(MAX_REJECTION_TRIES):
-        z = a - math.log1p(-rng.random() * mass) / alpha
-        if z <= b and rng.random() <= math.exp(-0.5 * (z - alpha) ** 2):
-            return z
-    raise RuntimeError("truncated normal rejection did not terminate")  # pragma: no cover
-
-
 ChoiceValue = Union[int, float, str, list[float]]  # noqa: UP007
 
 
@@ -307,7 +271,46 @@ class Choice(_Dist):
         return float(min(flat)), float(max(flat))
 
 
-Factor = Annotated[Union[Uniform, LogUniform, Normal, Choice], Field(discriminator="dist")]  # noqa: UP007
+class Outside(_Dist):
+    """Held-out values: uniform on the envelope [low, high] minus the training range [inner_low, inner_high], per
+    component (``log``: uniform in log space; ``integer``: whole numbers only). See docs/randomization.md."""
+
+    dist: Literal["outside"] = "outside"
+    low: Param
+    high: Param
+    inner_low: Param
+    inner_high: Param
+    log: bool = False
+    integer: bool = False
+
+    def _params(self) -> list[Param | None]:
+        return [self.low, self.high, self.inner_low, self.inner_high]
+
+    def _bounds(self, n: int | None) -> list[tuple[float, float, float, float]]:
+        arrays = [_arr(p, n if n is not None else self.dim) for p in self._params() if p is not None]
+        return [tuple(float(a[i]) for a in arrays) for i in np.ndindex(arrays[0].shape)]  # type: ignore[misc]
+
+    @model_validator(mode="after")
+    def _check(self) -> Outside:
+        _common_dim(*self._params())
+        for lo, hi, ilo, ihi in self._bounds(None):
+            if not lo <= ilo <= ihi <= hi:
+                raise ValueError(f"needs low <= inner_low <= inner_high <= high, got {lo}, {ilo}, {ihi}, {hi}")
+            if self.log and lo <= 0:
+                raise ValueError(f"low must be > 0 with log: true (low={lo})")
+            draw_outside(None, lo, hi, ilo, ihi, self.log, self.integer)  # raises when nothing lies outside
+        return self
+
+    def _draw(self, rng: np.random.Generator, n: int | None, nominal: Nominal) -> Any:
+        vals = [draw_outside(rng, *b, self.log, self.integer) for b in self._bounds(n)]
+        return np.asarray(vals, float).reshape(()) if n is None and self.dim is None else np.asarray(vals, float)
+
+    def support(self, nominal: Nominal = None) -> tuple[float, float] | None:
+        """Return (min low, max high): the envelope."""
+        return min(_flat(self.low)), max(_flat(self.high))
+
+
+Factor = Annotated[Union[Uniform, LogUniform, Normal, Choice, Outside], Field(discriminator="dist")]  # noqa: UP007
 
 
 class Scale(_Dist):
@@ -358,8 +361,8 @@ class Scale(_Dist):
         return min(prods), max(prods)
 
 
-Distribution = Annotated[Union[Uniform, LogUniform, Normal, Choice, Scale], Field(discriminator="dist")]  # noqa: UP007
-DIST_NAMES = ("uniform", "loguniform", "normal", "choice", "scale")
+Distribution = Annotated[Union[Uniform, LogUniform, Normal, Choice, Scale, Outside], Field(discriminator="dist")]  # noqa: UP007
+DIST_NAMES = ("uniform", "loguniform", "normal", "choice", "scale", "outside")
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Distribution)
 
 

@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from randomization.config import RandomizationConfig, check_against_scene, format_error
+from randomization.config import RandomizationConfig, format_error
+from randomization.heldout import HELDOUT_PREFIX, heldout_config
 from randomization.presets import PRESETS, preset_dict
+from randomization.scene_checks import check_against_scene
 from scenes.loader import load_scene, load_yaml_file
 from scenes.spec import SceneSpec
 from sim.errors import SceneError
@@ -43,6 +45,9 @@ def validate_randomization(cfg_dict: Any, spec: SceneSpec,
     if not isinstance(cfg_dict, dict):
         raise SceneError(f"{prefix}: must be a mapping, got {type(cfg_dict).__name__}")
     data = dict(cfg_dict)
+    heldout = data.pop("heldout", False)
+    if not isinstance(heldout, bool):
+        raise SceneError(f"{prefix}.heldout: must be true or false, got {heldout!r}")
     if "preset" in data:
         name = data.pop("preset")
         if name not in PRESETS:
@@ -53,14 +58,21 @@ def validate_randomization(cfg_dict: Any, spec: SceneSpec,
     except ValidationError as err:
         raise SceneError(format_error(err, prefix)) from None
     check_against_scene(cfg, spec, prefix)
-    return cfg
+    return heldout_config(cfg, spec, prefix) if heldout else cfg
 
 
 def load_randomization(ref: str | Path | None, spec: SceneSpec) -> RandomizationConfig:
-    """Return the config for a preset name or a YAML file path; None uses the scene's own section."""
+    """Return the config for a preset name or a YAML file path; None uses the scene's own section.
+
+    ``heldout:REF`` (e.g. ``heldout:full``) is the held-out split of REF (``randomization.heldout``)."""
     if ref is None:
         return validate_randomization(spec.randomization, spec)
     ref_s = str(ref)
+    if ref_s.startswith(HELDOUT_PREFIX):
+        inner = ref_s[len(HELDOUT_PREFIX):]
+        if not inner or inner.startswith(HELDOUT_PREFIX):
+            raise SceneError(f"--randomization {ref_s}: write heldout:PRESET or heldout:FILE (e.g. heldout:full)")
+        return heldout_config(load_randomization(inner, spec), spec, f"randomization {ref_s}")
     if ref_s in PRESETS:
         return preset(ref_s, spec)
     path = Path(ref_s)

@@ -15,15 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from randomization.config import (
-    SENSOR_NOMINAL,
-    RandomizationConfig,
-    nominal_fovy,
-    nominal_K,
-    resolve,
-)
+from randomization.config import RandomizationConfig, nominal_fovy, nominal_K, resolve
+from randomization.scene_checks import SENSOR_NOMINAL
 from randomization.seeding import stream
-from randomization.textures import sample_texture
+from randomization.textures import clip01, sample_texture
 from scenes.spec import CameraSpec, LightSpec, ObjectSpec, Pose, SceneSpec
 from sim.errors import SceneError
 
@@ -77,10 +72,6 @@ class EpisodeParams:
 
 
 # --------------------------------------------------------------------------------------- helpers
-
-def _clip01(v: list[float]) -> list[float]:
-    return [min(1.0, max(0.0, float(x))) for x in v]
-
 
 def _add(a: Any, b: Any) -> list[float]:
     return [float(x) + float(y) for x, y in zip(a, b, strict=True)]
@@ -141,9 +132,9 @@ def _sample_visual(cfg: RandomizationConfig, spec: SceneSpec, rng: np.random.Gen
             continue
         if ent.rgba is not None:
             if ent.rgba.dim == 4:
-                out["rgba"][name] = _clip01(ent.rgba.sample_vector(rng, nominal))
+                out["rgba"][name] = clip01(ent.rgba.sample_vector(rng, nominal))
             else:
-                out["rgba"][name] = _clip01(ent.rgba.sample_vector(rng, nominal[:3])) + [nominal[3]]
+                out["rgba"][name] = clip01(ent.rgba.sample_vector(rng, nominal[:3])) + [nominal[3]]
         if ent.texture is not None:
             out["textures"][name] = sample_texture(ent.texture, rng, nominal[:3])
     for light in spec.lights:
@@ -164,7 +155,7 @@ def _sample_light(ent: Any, light: LightSpec, rng: np.random.Generator) -> dict[
     colours = {}
     for key in ("diffuse", "ambient"):
         dist, nominal = getattr(ent, key), [float(x) for x in getattr(light, key)]
-        colours[key] = nominal if dist is None else _clip01(dist.sample(rng, nominal))
+        colours[key] = nominal if dist is None else clip01(dist.sample(rng, nominal))
     return {"pos": [float(x) for x in pos], "dir": [float(x) for x in d], **colours}
 
 

@@ -35,7 +35,8 @@ class TextureRandomization(BaseModel):
     images: tuple[str, ...] = Field(SHIPPED_TEXTURES, min_length=1, description="image assets the image kind uses")
 
 
-def _clip01(v: Any) -> list[float]:
+def clip01(v: Any) -> list[float]:
+    """Return the values of ``v`` clipped to [0, 1] (colours)."""
     return [min(1.0, max(0.0, float(x))) for x in v]
 
 
@@ -44,8 +45,8 @@ def sample_texture(t: TextureRandomization, rng: np.random.Generator, nominal_rg
     kind = t.kinds[int(rng.integers(len(t.kinds)))]
     out: dict[str, Any] = {
         "kind": kind,
-        "rgb1": _clip01(nominal_rgb if t.rgb1 is None else t.rgb1.sample_vector(rng, nominal_rgb)),
-        "rgb2": _clip01(nominal_rgb if t.rgb2 is None else t.rgb2.sample_vector(rng, nominal_rgb)),
+        "rgb1": clip01(nominal_rgb if t.rgb1 is None else t.rgb1.sample_vector(rng, nominal_rgb)),
+        "rgb2": clip01(nominal_rgb if t.rgb2 is None else t.rgb2.sample_vector(rng, nominal_rgb)),
         "repeat": 1.0 if t.repeat is None else t.repeat.sample_float(rng, 1.0),
     }
     if kind == "image":

@@ -75,7 +75,7 @@ def _root(
 
 def _register_verbs() -> None:
     """Add every verb to ``app``, one module per verb group (their heavy imports stay inside the verbs)."""
-    from robosynth.cli import data, export, preview, replay, report, scene
+    from robosynth.cli import data, evaluate, export, preview, replay, report, scene
 
     app.command("scenes")(scene.scenes_cmd)
     app.command("schema")(scene.schema_cmd)
@@ -87,6 +87,7 @@ def _register_verbs() -> None:
     app.command("replay")(replay.replay_cmd)
     app.command("report")(report.report_cmd)
     app.command("export")(export.export_cmd)
+    app.command("evaluate")(evaluate.evaluate_cmd)
 
 
 _register_verbs()

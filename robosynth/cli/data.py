@@ -43,6 +43,12 @@ def generate_cmd(
     valid_ratio: Annotated[float, typer.Option(
         "--valid-ratio", help="share of demos in mask/valid (0 <= r < 1); with >= 2 demos and r > 0, "
         "valid and train each get at least one")] = 0.1,
+    adaptive: Annotated[bool, typer.Option(
+        "--adaptive", help="adapt the randomization ranges to the expert's success (ADR; settings in the config's "
+        "adaptive: section, docs/randomization.md)")] = False,
+    focus_failures: Annotated[str | None, typer.Option(
+        "--focus-failures", metavar="P", help="spend the episodes where policy P (as in evaluate --policy) fails: "
+        "Thompson sampling of per-bin failure posteriors over the randomized ranges")] = None,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
     from renderers.camera import parse_resolution
@@ -69,7 +75,8 @@ def generate_cmd(
         resolution=None if resolution is None else parse_resolution(resolution), quality=quality,
         randomization=randomization, depth_format=depth_format, keep_failed=keep_failed,
         compression=None if compression == "none" else compression, max_steps=max_steps,
-        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio, pointcloud=pointcloud,
+        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio, pointcloud=pointcloud, adaptive=adaptive,
+        focus_failures=focus_failures,
     )
     selected_indices(req)
     summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx))
@@ -123,6 +130,14 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
             progress.console.print(f"warning: episode {index}: {reason}; running it again in a new worker "
                                    f"(attempt {attempt} of {MAX_ATTEMPTS})", markup=False, soft_wrap=True)
 
+        if req.adaptive or req.focus_failures is not None:
+            from robosynth.evaluate.focus import generate_focused
+            from robosynth.generate.adaptive import check_adaptive, generate_adaptive
+
+            check_adaptive(req, workers, executor, resume, "--adaptive" if req.adaptive else "--focus-failures")
+            on_start(req.episodes, 0)
+            run = generate_focused if req.focus_failures is not None else generate_adaptive
+            return run(req, out, progress=on_episode)
         summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode,
                            on_start=on_start, on_retry=on_retry, explicit=explicit)
     return summary

@@ -1,8 +1,9 @@
 """Recording datasets: the request (``request``), the output directory (``directory``), one episode as a job
-(``jobs``, ``recording``), the executors (``executors``, ``pool``) and the ``generate`` entry point (``run``).
+(``jobs``, ``recording``), the executors (``executors``, ``pool``), the ``generate`` entry point (``run``) and
+``generate --adaptive`` (``adaptive``, imported from its module).
 
 Inside this package each module imports only those listed before it:
-``request`` -> ``directory`` -> ``recording`` -> ``jobs`` -> ``pool`` -> ``executors`` -> ``run``.
+``request`` -> ``directory`` -> ``recording`` -> ``jobs`` -> ``pool`` -> ``executors`` -> ``run`` -> ``adaptive``.
 """
 
 from robosynth.generate.directory import FAILED_DIR, REQUEST_FILE, check_output_dir, failed_marker, output_dir_kind

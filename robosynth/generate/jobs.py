@@ -42,11 +42,12 @@ def make_job(req: GenerateRequest) -> Job:
                                                         for c in spec.cameras)})
     scene_dir = str(scene_folder(req.scene))
     job = Job(req, spec.model_dump_json(), scene_dir, cfg.model_dump_json() if cfg is not None else None)
-    EpisodeRunner(spec, _options(job), Path(scene_dir))  # validates camera names without building
+    EpisodeRunner(spec, recording_options(job), Path(scene_dir))  # validates camera names without building
     return job
 
 
-def _options(job: Job) -> RecordingOptions:
+def recording_options(job: Job) -> RecordingOptions:
+    """Return the RecordingOptions every worker of ``job`` records with."""
     spec = SceneSpec.model_validate_json(job.spec_json)
     req = job.request
     cams = tuple(c.name for c in spec.cameras) if req.cameras is None else tuple(req.cameras)
@@ -63,7 +64,7 @@ def _runner(job: Job) -> EpisodeRunner:
     if key not in _RUNNER:
         close_runners()
         spec = SceneSpec.model_validate_json(job.spec_json)
-        _RUNNER[key] = EpisodeRunner(spec, _options(job), Path(job.scene_dir) if job.scene_dir else None)
+        _RUNNER[key] = EpisodeRunner(spec, recording_options(job), Path(job.scene_dir) if job.scene_dir else None)
     return _RUNNER[key]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -26,6 +26,13 @@ from scenes.spec import SceneSpec
 from sim.errors import InputError
 
 LOWDIM_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "object")
+EXPERT_PHASE_KEY = "expert_phase"  # obs/expert_phase (T, 1) float32: index into ep_meta["expert_phases"]
+
+
+def expert_phases(expert: Any) -> tuple[str, ...]:
+    """Return the phase names a scripted expert declares (``PHASES``, with its current one in ``.phase``), or ()."""
+    names = getattr(expert, "PHASES", ())
+    return tuple(names) if isinstance(names, tuple) and isinstance(getattr(expert, "phase", None), str) else ()
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,20 @@ class EpisodeResult:
     failure_reason: str
     steps: int
     record: EpisodeRecord | None = field(default=None, repr=False)
+
+
+class PolicyFailure(Exception):
+    """Raised by a policy's ``act`` to end the episode as failed, with the message as its failure reason."""
+
+
+class Policy(Protocol):
+    """What drives an episode: the task's scripted expert, or any object with ``reset()`` and ``act(obs)``."""
+
+    def reset(self) -> None:
+        """Start a new episode."""
+
+    def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Return the action for the low-dim observation dict."""
 
 
 def normalize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
@@ -130,23 +151,31 @@ class EpisodeRunner:
         return sample_episode_params(self.options.randomization, self.spec, dataset_seed, index)
 
     # -- one episode ---------------------------------------------------------------------------------
-    def run(self, dataset_seed: int, index: int, params: EpisodeParams | None = None) -> EpisodeResult:
-        """Record episode ``index`` of the dataset with seed ``dataset_seed``."""
+    def run(self, dataset_seed: int, index: int, params: EpisodeParams | None = None,
+            policy: Policy | None = None) -> EpisodeResult:
+        """Record episode ``index`` of the dataset with seed ``dataset_seed``, driven by ``policy`` (default: the
+        task's scripted expert); a ``PolicyFailure`` from ``policy.act`` ends the episode as failed."""
         params = params if params is not None else self.sample_params(dataset_seed, index)
         sim = self._world_for(params)
         from randomization.apply import begin_episode
 
         obs, perturb, sensor_rng = begin_episode(sim, self._renderer, params, dataset_seed, index)
-        expert = sim.task.expert()
+        expert = policy if policy is not None else sim.task.expert()
         expert.reset()
         horizon = self.options.max_steps or self.spec.task.horizon
         buf = EpisodeBuffer(self.options.cameras)
+        phases = expert_phases(expert) if policy is None else ()
         cloud_rng = stream(dataset_seed, index, "pointcloud")
         buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+        buf.add_phase(expert, phases)
         self._add_cloud(buf, cloud_rng)
         success, reason = False, ""
         for _ in range(horizon):
-            action = np.asarray(expert.act(obs), dtype=np.float32)
+            try:
+                action = np.asarray(expert.act(obs), dtype=np.float32)
+            except PolicyFailure as exc:
+                reason = str(exc)
+                break
             result = sim.step(perturb.effective(action))
             if result.info.get("failure_reason"):
                 reason = result.info["failure_reason"]
@@ -154,6 +183,7 @@ class EpisodeRunner:
             buf.add_step(action, result.reward)
             obs = result.obs
             buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+            buf.add_phase(expert, phases)
             self._add_cloud(buf, cloud_rng)
             if result.terminated:
                 success = bool(result.info["success"])
@@ -164,6 +194,8 @@ class EpisodeRunner:
         if steps == 0:
             return EpisodeResult(index, False, reason or "no steps recorded", 0, None)
         record = self._record(buf, dataset_seed, index, params, success, reason)
+        if phases:
+            record.ep_meta["expert_phases"] = list(phases)
         return EpisodeResult(index, success, reason, steps, record)
 
     def _add_cloud(self, buf: EpisodeBuffer, rng: np.random.Generator) -> None:
@@ -239,6 +271,7 @@ class EpisodeBuffer:
         self.rewards: list[float] = []
         self.clouds: dict[str, list[np.ndarray]] = {}  # pointcloud, pointcloud_rgb, pointcloud_seg per snapshot
         self.last_frames: dict[str, Frame] = {}
+        self.phases: list[int] = []  # expert phase index per observation (experts that declare PHASES)
 
     def arrays(self, depth_format: str = "metric") -> tuple[dict, dict, dict, dict, np.ndarray]:
         """Return (obs, next_obs low-dim, cameras, final image frames, dones) for T = recorded actions.
@@ -268,6 +301,9 @@ class EpisodeBuffer:
                 name = f"{cam}_{'image' if key == 'rgb' else key}"
                 obs[name] = arr[:T]
                 final[name] = arr[T : T + 1]
+        if self.phases:  # the expert's phase when it received each observation (docs/hdf5_format.md)
+            ph = np.asarray(self.phases, np.float32)[:, None]
+            obs[EXPERT_PHASE_KEY], next_obs[EXPERT_PHASE_KEY] = ph[:T], ph[1 : T + 1]
         for key, values in self.clouds.items():  # point clouds: like images, the last snapshot is next_obs_last
             arr = np.stack(values)
             obs[key], final[key] = arr[:T], arr[T : T + 1]
@@ -286,6 +322,11 @@ class EpisodeBuffer:
                 if arr is not None:
                     self.images[cam].setdefault(key, []).append(arr)
         self.states.append(state)
+
+    def add_phase(self, expert: Any, phases: tuple[str, ...]) -> None:
+        """Record the expert's current phase (its index in ``phases``) for the observation just added."""
+        if phases:
+            self.phases.append(phases.index(expert.phase))
 
     def add_step(self, action: np.ndarray, reward: float) -> None:
         self.actions.append(action)

@@ -38,6 +38,8 @@ class GenerateRequest:
     max_steps: int | None = None
     indices: tuple[int, ...] | None = None  # None = all of 0..episodes-1; else sorted unique indices < episodes
     pointcloud: int | None = None  # points of the fused cloud recorded per step (None: no point clouds)
+    adaptive: bool = False  # generate --adaptive: ranges adapt to success (robosynth.generate.adaptive)
+    focus_failures: str | None = None  # generate --focus-failures P: where policy P fails (robosynth.evaluate.focus)
 
     def to_json(self) -> str:
         """Return canonical JSON of the request."""
@@ -86,9 +88,11 @@ FLAGS = {"scene": "SCENE", "backend": "--backend", "seed": "--seed", "cameras": 
          "resolution": "--resolution", "quality": "--quality", "randomization": "--randomization",
          "depth_format": "--depth-format", "keep_failed": "--keep-failed", "compression": "--compression",
          "max_steps": "--max-steps", "episodes": "--episodes", "indices": "--indices", "train_ratio": "--valid-ratio",
-         "pointcloud": "--pointcloud"}
+         "pointcloud": "--pointcloud", "adaptive": "--adaptive",
+         "focus_failures": "--focus-failures"}
 RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "quality", "randomization", "depth_format",
-                    "keep_failed", "compression", "max_steps", "pointcloud")
+                    "keep_failed", "compression", "max_steps", "pointcloud", "adaptive",
+                    "focus_failures")
 
 
 def _show(name: str, value: object) -> str:
@@ -104,7 +108,7 @@ def _show(name: str, value: object) -> str:
         return f"{1.0 - float(cast(float, value)):g}"
     if name == "randomization":
         return "(the scene's own section)" if value is None else str(value)
-    if name in ("compression", "max_steps", "pointcloud"):
+    if name in ("compression", "max_steps", "pointcloud", "focus_failures"):
         return "none" if value is None else str(value)
     if name == "indices":
         return "all" if value is None else ",".join(map(str, cast("tuple[int, ...]", value)))

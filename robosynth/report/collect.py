@@ -40,6 +40,7 @@ from robosynth.report.stats import (
     CamStats,
     Collected,
     Episode,
+    adaptive_section,
     cross_engine,
     flatten_params,
     numeric_summary,
@@ -146,7 +147,10 @@ def _far(attrs: Mapping[str, Any] | None) -> float | None:
 def _read_demo(g: h5py.Group, col: Collected) -> Episode:
     """Read one demo's summary into an Episode and feed its sampled frames to the accumulators."""
     a, obs = g.attrs, g["obs"]
-    rand = json.loads(a["ep_meta"]).get("randomization") or {}
+    meta = json.loads(a["ep_meta"])
+    rand = meta.get("randomization") or {}
+    for name, (lo, hi) in ((meta.get("adaptive") or {}).get("ranges") or {}).items():
+        col.adaptive.setdefault(name, []).append((int(a["episode_index"]), float(lo), float(hi)))
     seg_ids = {int(k): v for k, v in json.loads(a["segmentation_ids"]).items()}
     obj = obs["object"] if "object" in obs else None
     ep = Episode(
@@ -309,7 +313,7 @@ def build_report(col: Collected, inputs: list[dict[str, Any]]) -> tuple[dict[str
         "lengths": _lengths(eps, images), "failure_reasons": _failures(eps), "coverage": _coverage(eps, images),
         "parameters": parameter_section(col.params, images),
         "image_stats": _image_stats(col, images), "sample_grid": _sample_grid(col, images),
-        "cross_engine": cross_engine(eps, images),
+        "cross_engine": cross_engine(eps, images), "adaptive": adaptive_section(col.adaptive, images),
         "episode_table": [{"backend": e.backend, "scene": e.scene, "seed": e.seed, "episode_index": e.index,
                            "steps": e.steps, "success": e.success, "failure_reason": e.failure_reason,
                            "file": e.file, "demo": e.demo} for e in eps],

@@ -130,6 +130,15 @@ def _cross_html(c: Mapping[str, Any]) -> str:
                      pairs))
 
 
+def _adaptive_html(a: Mapping[str, Any] | None) -> str:
+    """Return the adaptive-randomization section (only for generate --adaptive datasets)."""
+    if not a:
+        return ""
+    rows = [[name, fmt(v["first"]), fmt(v["last"]), v["episodes"]] for name, v in a["ranges"].items()]
+    return ("<h2>Adaptive randomization</h2>" + _img(a["plot"], "adaptive ranges")
+            + _table(["range", "first [lo, hi]", "last [lo, hi]", "episodes"], rows))
+
+
 def render_html(r: Mapping[str, Any]) -> str:
     """Return the self-contained index.html of a report dict (images referenced by relative name)."""
     inputs = [[i["path"], i["env_name"], i["episodes"], ", ".join(f"{b} {n}" for b, n in i["backends"].items()),
@@ -139,6 +148,7 @@ def render_html(r: Mapping[str, Any]) -> str:
             'all numbers are in <a href="report.json">report.json</a>.</p>',
             _table(["input", "env", "episodes", "backends", "bytes"], inputs),
             _success_html(r), _coverage_html(r["coverage"]), _params_html(r["parameters"]),
-            _images_html(r["image_stats"], r["sample_grid"]), _cross_html(r["cross_engine"])]
+            _images_html(r["image_stats"], r["sample_grid"]), _cross_html(r["cross_engine"]),
+            _adaptive_html(r.get("adaptive"))]
     return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>robosynth report</title>'
             f"<style>{_CSS}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

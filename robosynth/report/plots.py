@@ -214,3 +214,20 @@ def lines(curves: Sequence[np.ndarray], title: str, xlabel: str, ylabel: str) ->
     ax.set_ylim(0.0, max(max(finite, default=1.0) * 1.08, 1e-6))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     return _render(fig)
+
+
+def range_bands(ranges: Mapping[str, Sequence[tuple[int, float, float]]], title: str) -> np.ndarray:
+    """Return one panel per range: its [lo, hi] band against the episode index (adaptive randomization)."""
+    names = list(ranges)
+    fig = Figure(figsize=(SIZE[0] / 100, max(1, len(names)) * 1.6 + 0.6), dpi=100)
+    for i, name in enumerate(names):
+        ax = fig.add_subplot(len(names), 1, i + 1)
+        pts = np.asarray(ranges[name], np.float64)
+        ax.fill_between(pts[:, 0], pts[:, 1], pts[:, 2], step="post", color=series_colour(i), alpha=0.5)
+        ax.set_ylabel(_short(name.rsplit(".", 1)[-1], 14), fontsize=8)
+        ax.set_title(_short(name, 70), fontsize=8, loc="left")
+        ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.supxlabel("episode", fontsize=8)
+    fig.tight_layout()
+    return _render(fig)

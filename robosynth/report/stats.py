@@ -52,6 +52,7 @@ class Collected:
     cams: dict[tuple[str, str], CamStats] = field(default_factory=dict)  # (camera, backend or "*")
     grid: dict[str, list[tuple[str, dict[str, dict[str, np.ndarray]], dict[str, float | None]]]] = \
         field(default_factory=dict)  # backend -> [(label, {cam: {suffix: frame}}, {cam: far})]
+    adaptive: dict[str, list[tuple[int, float, float]]] = field(default_factory=dict)  # range -> (episode, lo, hi)
 
 
 # ------------------------------------------------------------------------------------------ statistics
@@ -266,3 +267,15 @@ def cross_engine(eps: Sequence[Episode], images: dict[str, np.ndarray]) -> dict[
 
 
 # ------------------------------------------------------------------------------------------ inputs
+
+
+def adaptive_section(series: Mapping[str, list[tuple[int, float, float]]],
+                     images: dict[str, np.ndarray]) -> dict[str, Any] | None:
+    """Return how each adaptive range evolved (generate --adaptive: per episode, its batch's ranges) and its plot."""
+    if not series:
+        return None
+    ranges = {name: sorted(set(points)) for name, points in sorted(series.items())}
+    images["adaptive_ranges.png"] = plots.range_bands(ranges, "adaptive ranges (generate --adaptive)")
+    return {"plot": "adaptive_ranges.png",
+            "ranges": {n: {"first": list(p[0][1:]), "last": list(p[-1][1:]), "episodes": len(p)}
+                       for n, p in ranges.items()}}

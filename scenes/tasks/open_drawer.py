@@ -135,10 +135,14 @@ class OpenDrawerExpert:
     """Scripted drawer opening from observations only: align above the handle, descend, close, pull (and, if the
     gripper closed on nothing, open, rise and try again).
 
+    ``PHASES`` are recorded per step as obs/expert_phase (docs/hdf5_format.md).
+
     The fingers close across the handle rod (the tool's yaw = the handle's, modulo 180 degrees); the pull
     follows the handle's -x axis until the drawer is ``margin`` past the threshold. Gain 0.5 per step as in the
     other experts (stable under one step of action latency).
     """
+
+    PHASES = ("approach", "descend", "close", "pull", "retreat")
 
     def __init__(self, spec: SceneSpec, open_threshold: float, gain: float = 0.5, yaw_gain: float = 0.25,
                  margin: float = 0.04):

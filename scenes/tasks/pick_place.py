@@ -121,6 +121,8 @@ class PickPlaceExpert:
     noise, and costs no steps without them because long moves are clipped anyway.
     """
 
+    PHASES = ("approach", "descend", "close", "carry")  # recorded per step as obs/expert_phase (docs/hdf5_format.md)
+
     def __init__(self, spec: SceneSpec, gain: float = 0.5):
         c = spec.robot.controller
         self.dpos = c.max_pos_delta

@@ -128,6 +128,8 @@ class PushExpert:
     to the new pre-push point when it is clear of the cube, and otherwise lifts and approaches again.
     """
 
+    PHASES = ("above", "down", "push", "lift")  # recorded per step as obs/expert_phase (docs/hdf5_format.md)
+
     def __init__(self, spec: SceneSpec, half_size: float = 0.025, standoff: float = 0.04,
                  clearance: float = 0.08, push_speed: float = 0.5, max_lateral: float = 0.015):
         self.dpos = spec.robot.controller.max_pos_delta

@@ -144,6 +144,9 @@ class StackExpert:
     lies more than 1.5 cm off cube_b's centre, it starts over from ``approach``.
     """
 
+    # recorded per step as obs/expert_phase (docs/hdf5_format.md)
+    PHASES = ("approach", "descend", "close", "lift", "carry", "lower", "release")
+
     def __init__(self, spec: SceneSpec, stack_dz: float = 0.045, clearance: float = 0.04, yaw_gain: float = 0.4):
         c = spec.robot.controller
         self.dpos = c.max_pos_delta
