@@ -162,6 +162,8 @@ class PickMeshExpert:
     the free side (perpendicular to the nearest clutter object), descend, close, lift, carry over the bin, lower,
     release, back off. A grasp that slips (target far from the fingers while carrying) starts over."""
 
+    PHASES = ("approach", "descend", "close", "lift", "carry", "lower", "release")  # recorded as obs/expert_phase
+
     def __init__(self, spec: SceneSpec, gain: float = 0.5):
         c = spec.robot.controller
         p = parse_params(spec, PickMeshParams)
