@@ -54,7 +54,7 @@ def cmdline(pid: int) -> str:
 
 def episode_workers(pid: int, executor: str) -> list[int]:
     """Return the live processes of ``pid``'s tree that run episodes for the given executor."""
-    mark = "spawn_main" if executor == "local" else "_Worker"
+    mark = "spawn_main" if executor == "local" else "ray::robosynth_episode"
     return [p for p in descendants(pid) if mark in cmdline(p) and "resource_tracker" not in cmdline(p)
             and alive(p)]
 
