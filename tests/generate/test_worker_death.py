@@ -127,3 +127,30 @@ def test_an_episode_whose_worker_keeps_dying_is_failed_with_the_reason(tmp_path,
     assert res.rc == 0, res.stderr
     assert "0 written now" in res.stdout and "1 failed" in res.stdout
     assert run_cli("verify", out).rc == 0
+
+
+def test_sigterm_stops_the_local_pool_and_resume_finishes_the_same_dataset(tmp_path, reference, run_cli):
+    out = tmp_path / "ds"
+    env = {k: v for k, v in os.environ.items() if k not in ("ROBOSYNTH_DEBUG", "RAY_ADDRESS")}
+    proc = subprocess.Popen([sys.executable, "-m", "robosynth", "generate", *ARGS, "--out", str(out),
+                             "--workers", "2"], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list_episode_files(out):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no episode was written"
+        time.sleep(0.01)
+    workers = episode_workers(proc.pid, "local")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "--resume" in stderr.decode().splitlines()[-1]
+    assert workers and not any(alive(p) for p in workers), "pool workers outlived the stopped driver"
+    assert not (out / "dataset.hdf5").exists() and len(list_episode_files(out)) < N
+    res = run_cli("generate", *ARGS, "--out", out, "--resume", "--workers", "2")
+    assert res.rc == 0, res.stderr
+    assert "already done" in res.stdout and tmp_files(out) == []
+    for i in range(N):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
+    assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+    assert run_cli("verify", out).rc == 0
