@@ -166,7 +166,7 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """Treat SIGTERM like Ctrl-C while generating: executors stop their workers, finished episodes stay."""
-    def handler(signum: int, frame: object) -> None:
+    def handler(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     try:

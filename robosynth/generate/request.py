@@ -133,8 +133,8 @@ def reconcile_request(stored: GenerateRequest, given: GenerateRequest,
         old, new = getattr(stored, name), getattr(given, name)
         if name in explicit and old != new and not (name == "scene" and _same_scene(old, new)):
             raise InputError(f"{FLAGS[name]} {show_value(name, new)} differs from this dataset's {FLAGS[name]} "
-                             f"{show_value(name, old)}; --resume continues the same request (use another --out for a "
-                             f"different one)")
+                             f"{show_value(name, old)}; --resume continues the same request (use another --out "
+                             f"for a different one)")
     episodes = given.episodes if "episodes" in explicit else stored.episodes
     if "indices" in explicit:
         indices = given.indices

@@ -1,5 +1,5 @@
 """A real two-node Ray cluster on this machine for tests (``ray.cluster_utils.Cluster``): a head node and a second
-node, each with one CPU and its own TMPDIR, on ports the OS picks; the processes of each node are found through its raylet.
+node, each with one CPU and its own TMPDIR, on ports the OS picks; a node's processes are found through its raylet.
 
 Not a test module: imported by the Ray cluster tests, which share one cluster per module (Ray starts slowly).
 """
@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from test_worker_death import cmdline, descendants
-
 from test_generate_kill import alive
+from test_worker_death import cmdline, descendants
 
 EPISODE_TASK = "ray::robosynth_episode"
 
