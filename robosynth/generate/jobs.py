@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,7 @@ def close_runners() -> None:
 def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
     """Record one episode, write it (or its failure marker) atomically into ``out``, return a small summary."""
     req = job.request
+    t0 = time.perf_counter()
     res = _runner(job).run(req.seed, index)
     written = False
     if res.record is not None and (res.success or req.keep_failed):
@@ -88,7 +90,8 @@ def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
     elif not res.success:
         write_failed_marker(Path(out), index, res.failure_reason, res.steps)
     return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "written": written, "bytes": episode_path(out, index).stat().st_size if written else 0}
+            "written": written, "bytes": episode_path(out, index).stat().st_size if written else 0,
+            "seconds": time.perf_counter() - t0}
 
 
 def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:
@@ -99,6 +102,7 @@ def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:
     episode is not kept). Nothing is written anywhere else: the driver stores the result with :func:`store_result`.
     """
     req = job.request
+    t0 = time.perf_counter()
     res = _runner(job).run(req.seed, index)
     payload = None
     if res.record is not None and (res.success or req.keep_failed):
@@ -108,7 +112,8 @@ def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:
             write_episode_file(path, dataset_info(req), res.record, compression=req.compression)
             payload = path.read_bytes()
     return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "payload": payload, "host": os.uname().nodename, "pid": os.getpid(), "tmp": tempfile.gettempdir()}
+            "payload": payload, "host": os.uname().nodename, "pid": os.getpid(), "tmp": tempfile.gettempdir(),
+            "seconds": time.perf_counter() - t0}
 
 
 def store_result(out: str, result: dict[str, Any]) -> dict[str, Any]:
