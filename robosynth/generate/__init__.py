@@ -1,8 +1,9 @@
 """Recording datasets: the request (``request``), the output directory (``directory``), one episode as a job
-(``jobs``, ``recording``), the executors (``executors``, ``pool``) and the ``generate`` entry point (``run``).
+(``jobs``, ``recording``), the executors (``executors``, ``pool``, ``ray_exec``), the progress view's counts
+(``progress``), the ``generate`` entry point (``run``) and ``robosynth merge`` (``merge``).
 
-Inside this package each module imports only those listed before it:
-``request`` -> ``directory`` -> ``recording`` -> ``jobs`` -> ``pool`` -> ``executors`` -> ``run``.
+Inside this package each module imports only those listed before it: ``request`` -> ``directory`` ->
+``recording`` -> ``jobs`` -> ``pool`` -> ``ray_exec`` -> ``executors`` -> ``progress`` -> ``run`` -> ``merge``.
 """
 
 from robosynth.generate.directory import FAILED_DIR, REQUEST_FILE, check_output_dir, failed_marker, output_dir_kind
