@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from robosynth.generate.directory import tmp_dirs
-from robosynth.generate.jobs import Job, give_up_episode, run_episode
+from robosynth.generate.jobs import Job, finished_result, give_up_episode, run_episode
 from robosynth.generate.pool import EpisodePool
 from robosynth.generate.ray_exec import RayOptions, run_ray
 from sim.errors import InputError
@@ -72,5 +72,6 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
             yield run_episode(job, out, i)
         return
     pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
-                       on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry)
+                       on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
+                       recover=lambda index: finished_result(out, index))
     yield from pool.run(indices)

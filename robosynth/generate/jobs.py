@@ -6,6 +6,7 @@ depend only on (seed, index, request), never on which worker ran it or what it r
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -15,8 +16,8 @@ from typing import Any
 
 from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
-from robosynth.dataset import episode_path, write_bytes_atomic, write_episode_file
-from robosynth.generate.directory import write_failed_marker
+from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode_file
+from robosynth.generate.directory import failed_marker, write_failed_marker
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from robosynth.generate.request import GenerateRequest, dataset_info
 from scenes.loader import scene_dir as scene_folder
@@ -128,6 +129,25 @@ def store_result(out: str, result: dict[str, Any]) -> dict[str, Any]:
     summary = {k: v for k, v in result.items() if k != "payload"}
     summary.update(written=payload is not None, bytes=0 if payload is None else len(payload))
     return summary
+
+
+def finished_result(out: str, index: int) -> dict[str, Any] | None:
+    """Return the summary of episode ``index`` if its file or failure marker in ``out`` is complete, else None
+    (a worker that died right after writing it: the episode must not be written twice)."""
+    path, marker = episode_path(out, index), failed_marker(Path(out), index)
+    try:
+        if path.is_file():
+            with open_dataset_file(path) as f:
+                a = f["data"][f"demo_{index}"].attrs
+                return {"index": index, "success": bool(a["success"]), "failure_reason": str(a["failure_reason"]),
+                        "steps": int(a["num_samples"]), "written": True, "bytes": path.stat().st_size}
+        if marker.is_file():
+            m = json.loads(marker.read_text())
+            return {"index": index, "success": False, "failure_reason": str(m["failure_reason"]),
+                    "steps": int(m["steps"]), "written": False, "bytes": 0}
+    except (DatasetError, KeyError, ValueError, OSError):
+        return None  # torn or unreadable: the episode runs again
+    return None
 
 
 def give_up_episode(out: str, index: int, reason: str) -> dict[str, Any]:

@@ -92,6 +92,7 @@ def test_cluster_dataset_equals_local_run_and_only_the_driver_writes(cluster, re
     assert proc.returncode == 0, stderr
     assert f"connected to the Ray cluster at {cluster.address}: 2 node(s), 2 CPUs" in stderr
     assert f"{req.episodes} written now" in stdout and "episodes/s" in stdout and "MB on disk" in stdout
+    assert f"generate: episodes {req.episodes}/{req.episodes}, " in stderr and "0 retried, ETA 0:00" in stderr
     # episodes ran on both nodes, each worker with its own node's TMPDIR (its scratch space, not --out)
     assert seen["head"] == {str(cluster.tmpdirs["head"])}, seen
     assert seen["second"] == {str(cluster.tmpdirs["second"])}, seen
@@ -165,3 +166,26 @@ def test_ray_address_from_the_environment_and_bad_addresses(cluster, tmp_path, r
     res = run_cli("generate", *cli_args(PYBULLET), "--out", tmp_path / "bad", "--ray-address", cluster.address,
                   "--executor", "local")
     assert res.rc == 2 and "--executor local" in res.stderr
+
+
+def test_a_node_that_dies_mid_run_costs_only_a_retry(cluster, references, tmp_path, run_cli):
+    """Last in the module: it removes the second node for good."""
+    out = tmp_path / "ds"
+    proc = start_driver(cluster, MUJOCO, out)
+    try:
+        deadline = time.monotonic() + 120
+        while not cluster.episode_workers("second"):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "no episode worker appeared on the second node"
+            time.sleep(0.02)
+        cluster.cluster.remove_node(cluster.nodes.pop("second"), allow_graceful=False)
+        stdout, stderr = (s.decode() for s in proc.communicate(timeout=240))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    assert "Ray worker or node died" in stderr and "(attempt 2 of 3)" in stderr
+    assert f"{MUJOCO.episodes} written now" in stdout
+    assert_equal_datasets(out, references["mujoco"], MUJOCO.episodes)
+    assert run_cli("verify", out).rc == 0
