@@ -87,8 +87,6 @@ def connect(opts: RayOptions, workers: int) -> tuple[bool, str]:
     """Connect to the cluster (or start a local Ray); return (whether we started it, a line describing it)."""
     import ray
 
-    if ray.is_initialized():
-        return False, "using the Ray this process is already connected to: " + _describe(ray)
     address = opts.resolved_address()
     with _keep_sigterm_handler():
         if address is None:
@@ -122,6 +120,21 @@ def _describe(ray: Any) -> str:
     return f"{len(nodes)} node(s), {res.get('CPU', 0):g} CPUs, {res.get('GPU', 0):g} GPUs"
 
 
+def _capacity_note(resources: dict[str, float], opts: RayOptions, workers: int) -> str:
+    """InputError if no node could ever run an episode task; a note if fewer than ``workers`` fit at once."""
+    cpus, gpus = resources.get("CPU", 0.0), resources.get("GPU", 0.0)
+    if opts.gpus_per_episode > gpus:
+        raise InputError(f"--ray-gpus-per-episode {opts.gpus_per_episode:g}: the Ray cluster has {gpus:g} GPUs")
+    if opts.cpus_per_episode > cpus:
+        raise InputError(f"--ray-cpus-per-episode {opts.cpus_per_episode:g}: the Ray cluster has {cpus:g} CPUs")
+    fit = int(cpus // opts.cpus_per_episode)
+    if opts.gpus_per_episode > 0:
+        fit = min(fit, int(gpus // opts.gpus_per_episode))
+    if fit < workers:
+        return f"note: the cluster fits {fit} episode task(s) at once; --workers {workers} runs at most that many"
+    return ""
+
+
 def _system_errors() -> tuple[type[BaseException], ...]:
     """Return the Ray errors that mean the task's process or node died (the episode itself did not fail)."""
     from ray import exceptions as rex
@@ -130,17 +143,43 @@ def _system_errors() -> tuple[type[BaseException], ...]:
             rex.LocalRayletDiedError, rex.TaskCancelledError, rex.OutOfMemoryError)
 
 
-def run_ray(job: Job, out: str, indices: list[int], workers: int, opts: RayOptions,
-            on_retry: RetryFn | None = None, on_info: Callable[[str], None] | None = None) -> Iterator[dict]:
-    """Yield one stored result per episode (completion order) with at most ``workers`` episodes in flight."""
+@contextlib.contextmanager
+def ray_session(opts: RayOptions, workers: int, on_info: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Connect to the cluster (or start a local Ray) for the duration of the block and tell ``on_info`` what it is;
+    InputError (before anything is written) when Ray is missing, the address is wrong or no node fits a task.
+    Inside a session already open (``ray.is_initialized()``) it does nothing; on exit it disconnects only what
+    it connected."""
     try:
         import ray
     except ImportError:
         raise InputError("--executor ray needs ray: pip install 'robosynth[ray]'") from None
+    if ray.is_initialized():
+        yield
+        return
     check_ray_options(opts)
     owned, line = connect(opts, workers)
-    if on_info is not None:
-        on_info(line)
+    try:
+        note = _capacity_note(ray.cluster_resources(), opts, workers)
+        for text in (line, note):
+            if text and on_info is not None:
+                on_info(text)
+        yield
+    finally:
+        if owned:
+            ray.shutdown()
+
+
+def run_ray(job: Job, out: str, indices: list[int], workers: int, opts: RayOptions,
+            on_retry: RetryFn | None = None, on_info: Callable[[str], None] | None = None) -> Iterator[dict]:
+    """Yield one stored result per episode (completion order) with at most ``workers`` episodes in flight."""
+    with ray_session(opts, workers, on_info):
+        yield from _run_tasks(job, out, indices, workers, opts, on_retry)
+
+
+def _run_tasks(job: Job, out: str, indices: list[int], workers: int, opts: RayOptions,
+               on_retry: RetryFn | None) -> Iterator[dict]:
+    import ray
+
     task = ray.remote(robosynth_episode).options(num_cpus=opts.cpus_per_episode, num_gpus=opts.gpus_per_episode,
                                                  max_retries=0, retry_exceptions=False)
     queue, pending, attempts = deque(indices), {}, {}  # type: ignore[var-annotated]
@@ -173,5 +212,3 @@ def run_ray(job: Job, out: str, indices: list[int], workers: int, opts: RayOptio
         for ref in pending:
             with contextlib.suppress(Exception):  # already finished or its node is gone: nothing to stop
                 ray.cancel(ref, force=True)
-        if owned:
-            ray.shutdown()

@@ -6,6 +6,7 @@ runs only some indices of a dataset of ``--episodes`` N (e.g. to regenerate one 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +14,9 @@ from pathlib import Path
 from robosynth.dataset import build_index, list_episode_files
 from robosynth.generate.directory import check_output_dir, done_indices, kept_failures, load_or_store_request
 from robosynth.generate.executors import run_jobs
-from robosynth.generate.jobs import make_job
+from robosynth.generate.jobs import Job, make_job
 from robosynth.generate.progress import RunStats, bytes_on_disk
-from robosynth.generate.ray_exec import RayOptions, check_ray_options
+from robosynth.generate.ray_exec import RayOptions, ray_session
 from robosynth.generate.request import GenerateRequest, dataset_info, selected_indices
 from sim.errors import InputError
 
@@ -56,11 +57,18 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
         raise InputError("--workers must be >= 1")
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
-    if executor == "ray":
-        check_ray_options(ray or RayOptions())
     selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
+    session = ray_session(ray or RayOptions(), workers, on_info) if executor == "ray" else contextlib.nullcontext()
+    with session:  # a wrong cluster address is refused before anything is written
+        return _generate(req, job, out, workers, executor, resume, explicit, ray, stats, progress, on_start, on_retry)
+
+
+def _generate(req: GenerateRequest, job: Job, out: Path, workers: int, executor: str, resume: bool,
+              explicit: set[str] | None, ray: RayOptions | None, stats: RunStats | None,
+              progress: Callable[[dict], None] | None, on_start: Callable[[int, int], None] | None,
+              on_retry: Callable[[int, str, int], None] | None) -> GenerateSummary:
     req = load_or_store_request(out, req, resume, explicit)
     if resume:
         job = make_job(req)
@@ -82,8 +90,7 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
         if on_retry is not None:
             on_retry(index, reason, attempt)
 
-    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor, on_retry=retried, ray=ray,
-                        on_info=on_info):
+    for res in run_jobs(job, str(out), todo, workers=workers, executor=executor, on_retry=retried, ray=ray):
         stats.add(res)
         summary.steps += res["steps"]
         if res["written"]:

@@ -157,12 +157,15 @@ def test_ray_address_from_the_environment_and_bad_addresses(cluster, tmp_path, r
                   env={"RAY_ADDRESS": cluster.address})
     assert res.rc == 0, res.stderr
     assert f"connected to the Ray cluster at {cluster.address}" in res.stderr
-    for bad in (f"127.0.0.1:{free_port()}", "no-port-here"):
-        res = run_cli("generate", *cli_args(PYBULLET), "--out", tmp_path / "bad", "--ray-address", bad,
-                      env={"RAY_ADDRESS": None})
+    bad_runs = [(("--ray-address", f"127.0.0.1:{free_port()}"), "cannot reach a Ray cluster"),
+                (("--ray-address", "no-port-here"), "is not HOST:PORT"),
+                (("--ray-address", cluster.address, "--ray-gpus-per-episode", "1"), "the Ray cluster has 0 GPUs")]
+    for flags, message in bad_runs:
+        res = run_cli("generate", *cli_args(PYBULLET), "--out", tmp_path / "bad", *flags, env={"RAY_ADDRESS": None})
         assert res.rc == 2, res.stderr
-        assert len(res.stderr_lines) == 1 and "--ray-address" in res.stderr, res.stderr
-        assert not (tmp_path / "bad" / "episodes").exists()
+        assert message in res.stderr and res.stderr_lines[-1].startswith("robosynth: error:"), res.stderr
+        assert len(res.stderr_lines) == 1 or "GPUs" in message, res.stderr  # a wrong address: one line only
+        assert not (tmp_path / "bad").exists()  # refused before anything was written
     res = run_cli("generate", *cli_args(PYBULLET), "--out", tmp_path / "bad", "--ray-address", cluster.address,
                   "--executor", "local")
     assert res.rc == 2 and "--executor local" in res.stderr
