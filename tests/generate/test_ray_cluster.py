@@ -103,7 +103,7 @@ def test_cluster_dataset_equals_local_run_and_only_the_driver_writes(cluster, re
     assert check.rc == 0, check.stdout
 
 
-def test_a_killed_cluster_worker_reruns_its_episode(cluster, references, tmp_path):
+def test_a_killed_cluster_worker_reruns_its_episode(cluster, references, tmp_path, run_cli):
     out = tmp_path / "ds"
     proc = start_driver(cluster, MUJOCO, out)
     try:
@@ -124,6 +124,7 @@ def test_a_killed_cluster_worker_reruns_its_episode(cluster, references, tmp_pat
     assert "Ray worker or node died" in stderr and "(attempt 2 of 3)" in stderr
     assert "1 retried" in stdout
     assert_equal_datasets(out, references["mujoco"], MUJOCO.episodes)
+    assert run_cli("verify", out).rc == 0
 
 
 def test_sigterm_on_the_driver_stops_its_cluster_work_and_resume_finishes(cluster, references, tmp_path, run_cli):

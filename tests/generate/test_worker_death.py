@@ -68,7 +68,7 @@ def reference(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
-def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, reference, executor):
+def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, reference, executor, run_cli):
     if executor == "ray":
         pytest.importorskip("ray")
     out = tmp_path / "ds"
@@ -100,6 +100,7 @@ def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, ref
     for i in range(N):
         assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
     assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+    assert run_cli("verify", out).rc == 0
     if executor == "local":
         assert not any(alive(p) for p in victims)
 
