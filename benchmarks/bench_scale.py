@@ -20,6 +20,7 @@ workers (sum of per-episode seconds / (W x wall)).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -131,17 +132,20 @@ def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float]
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark, print the markdown table, optionally write it to ``--out``; return 0."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--episodes", type=int, default=16, help="episodes per run (default 16)")
-    ap.add_argument("--executors", default="local,ray", help="comma-separated: local, ray")
+    ap.add_argument("--episodes", type=int, default=None, help="episodes per run (default 16; --quick 12)")
+    ap.add_argument("--quick", action="store_true", help="12 episodes per run (what run_all.py asks for)")
+    ap.add_argument("--executors", default="local,ray", help="comma-separated: local, ray (ray skipped if missing)")
     ap.add_argument("--out", type=Path, help="write the markdown section to this file")
     args = ap.parse_args(argv)
     args.load = os.getloadavg()[0]
+    args.episodes = args.episodes or (12 if args.quick else 16)
+    executors = [e for e in args.executors.split(",") if e != "ray" or importlib.util.find_spec("ray") is not None]
     req = request(args.episodes)
     root = Path(tempfile.mkdtemp(prefix="bench_scale_"))
     rows: dict[tuple[str, int], dict[str, float]] = {}
     try:
         fixed = fixed_costs(req, root)
-        for executor in args.executors.split(","):
+        for executor in executors:
             for workers in (1, 2):
                 rows[executor, workers] = timed_run(req, root, executor, workers)
                 print(f"{executor} W={workers}: {rows[executor, workers]['eps']:.2f} episodes/s", file=sys.stderr,

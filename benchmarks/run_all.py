@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHES = ["bench_render.py", "bench_generate.py", "bench_randomization.py", "bench_pointcloud.py"]
+BENCHES = ["bench_render.py", "bench_generate.py", "bench_randomization.py", "bench_pointcloud.py", "bench_scale.py"]
 
 
 def kept_section(name: str, old: str) -> str:
