@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -71,10 +73,16 @@ def fixed_costs(req: GenerateRequest, root: Path) -> dict[str, float]:
             "index_per_file": index, "steps": res.steps}
 
 
+def cpu_seconds() -> float:
+    """Return CPU seconds of this process and of its reaped descendants (workers, Ray's processes) so far."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
 def timed_run(req: GenerateRequest, root: Path, executor: str, workers: int) -> dict[str, float]:
-    """Run generate once; return wall seconds, Ray start seconds, busy seconds, episodes/s and steps/s."""
+    """Run generate once; return wall seconds, Ray start seconds, busy share, rates and CPU s per episode."""
     out = root / f"{executor}_{workers}"
-    init_s = 0.0
+    init_s, cpu0 = 0.0, cpu_seconds()
     if executor == "ray":
         import ray
 
@@ -92,9 +100,15 @@ def timed_run(req: GenerateRequest, root: Path, executor: str, workers: int) -> 
         import ray
 
         ray.shutdown()
+    cpu = cpu_seconds() - cpu0 if executor == "local" else float("nan")  # Ray's workers are not our children
     shutil.rmtree(out)
     return {"wall": wall, "init": init_s, "busy": sum(busy) / (workers * wall), "eps": req.episodes / wall,
-            "sps": summary.steps / wall, "bytes": summary.stats.bytes_written / wall}
+            "sps": summary.steps / wall, "bytes": summary.stats.bytes_written / wall, "cpu": cpu / req.episodes}
+
+
+def cpu_text(cpu: float) -> str:
+    """Return CPU seconds per episode as text ('-' when not measured)."""
+    return "-" if math.isnan(cpu) else f"{cpu:.2f}"
 
 
 def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float], args: argparse.Namespace) -> str:
@@ -107,14 +121,14 @@ def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float]
         f"load average at start {args.load:.2f}.",
         "",
         "| executor | workers | wall (s) | episodes/s | steps/s | MB/s | speed-up vs W=1 | workers busy "
-        "| Ray start (s) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| CPU s/episode | Ray start (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (executor, w), r in rows.items():
         base = rows.get((executor, 1))
         speed = r["eps"] / base["eps"] if base else float("nan")
         lines.append(f"| {executor} | {w} | {r['wall']:.1f} | {r['eps']:.2f} | {r['sps']:.0f} | {r['bytes'] / 1e6:.2f} "
-                     f"| {speed:.2f}x | {r['busy']:.0%} | {r['init']:.1f} |")
+                     f"| {speed:.2f}x | {r['busy']:.0%} | {cpu_text(r['cpu'])} | {r['init']:.1f} |")
     if ("ray", 2) in rows and ("local", 2) in rows:
         lines.append(f"\nRay W=2 / local pool W=2 episodes/s: {rows['ray', 2]['eps'] / rows['local', 2]['eps']:.2f}.")
     lines += [
@@ -124,7 +138,9 @@ def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float]
         f"{fixed['episode']:.2f}, one episode file write {fixed['write']:.3f}, index rebuild per episode file "
         f"{fixed['index_per_file']:.4f}. A W-worker run pays start + world build once per worker before its first "
         "episode (in parallel), which a W=1 in-process run does only for the world; 'workers busy' is the share of "
-        "the W workers' wall time spent recording episodes.",
+        "the W workers' wall time spent recording episodes. CPU s/episode (local only: Ray's workers are not this "
+        "process's children) counts this process and its pool workers, so it does not depend on other load: on W "
+        "idle cores, W workers reach W x (CPU s/episode at W=1) / (CPU s/episode at W) of the W=1 speed at best.",
     ]
     return "\n".join(lines) + "\n"
 
