@@ -89,10 +89,14 @@ def read_source(path: Path) -> Source:
     source = Source(path, _read_request(path))
     for _, file in list_episode_files(path).items():
         with open_dataset_file(file) as f:
-            (demo,) = list(f["data"].values())
-            a = demo.attrs
-            original = int(a[SOURCE_INDEX_ATTR] if SOURCE_INDEX_ATTR in a else a["episode_index"])
-            source.episodes.append((int(a["seed"]), original, file))
+            try:
+                (demo,) = list(f["data"].values())
+                a = demo.attrs
+                original = int(a[SOURCE_INDEX_ATTR] if SOURCE_INDEX_ATTR in a else a["episode_index"])
+                source.episodes.append((int(a["seed"]), original, file))
+            except (KeyError, ValueError, TypeError):
+                raise InputError(f"merge source '{path}': '{file.name}' is not a one-demo robosynth episode file "
+                                 f"(run robosynth verify on it)") from None
     if not source.episodes:
         raise InputError(f"merge source '{path}' holds no episode")
     return source

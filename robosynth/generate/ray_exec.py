@@ -4,7 +4,8 @@ The driver owns the dataset: each task records its episode into a temporary dire
 and returns the finished file's bytes through Ray's object store (:func:`record_episode_bytes`); only the driver
 writes into ``--out`` (:func:`store_result`), so a node need not share the driver's disk. A task whose worker or
 node dies runs again (at most ``MAX_ATTEMPTS`` times); every result is stored once. On any exit (also Ctrl-C or
-SIGTERM) the tasks still in flight are cancelled and the driver disconnects, which ends its workers.
+SIGTERM) the tasks still in flight are stopped: the driver disconnects from a session it opened, which ends the
+job's workers on every node (see :func:`_stop_tasks`).
 """
 
 from __future__ import annotations
@@ -158,6 +159,7 @@ def ray_session(opts: RayOptions, workers: int, on_info: Callable[[str], None] |
         return
     check_ray_options(opts)
     owned, line = connect(opts, workers)
+    _OWNED.append(owned)
     try:
         note = _capacity_note(ray.cluster_resources(), opts, workers)
         for text in (line, note):
@@ -165,8 +167,26 @@ def ray_session(opts: RayOptions, workers: int, on_info: Callable[[str], None] |
                 on_info(text)
         yield
     finally:
+        _OWNED.pop()
         if owned:
             ray.shutdown()
+
+
+_OWNED: list[bool] = []  # whether the innermost open ray_session connected Ray itself (and so disconnects it)
+
+
+def _stop_tasks(ray: Any, refs: list[Any]) -> None:
+    """Stop episode tasks still in flight when the run ends early (Ctrl-C, SIGTERM, an error).
+
+    In a session this module opened, disconnecting (``ray.shutdown``) ends the job's workers on every node;
+    ``ray.cancel(force=True)`` before it can crash Ray 2.60's core worker when a task completes at that moment
+    (a failed check in its task manager, seen under load), so it is used only in a session the caller owns.
+    """
+    if _OWNED and _OWNED[-1]:
+        return
+    for ref in refs:
+        with contextlib.suppress(Exception):  # already finished or its node is gone: nothing to stop
+            ray.cancel(ref, force=True)
 
 
 def run_ray(job: Job, out: str, indices: list[int], workers: int, opts: RayOptions,
@@ -209,6 +229,4 @@ def _run_tasks(job: Job, out: str, indices: list[int], workers: int, opts: RayOp
                 stored.add(index)
                 yield store_result(out, result)
     finally:
-        for ref in pending:
-            with contextlib.suppress(Exception):  # already finished or its node is gone: nothing to stop
-                ray.cancel(ref, force=True)
+        _stop_tasks(ray, list(pending))
