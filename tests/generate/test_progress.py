@@ -28,3 +28,14 @@ def test_counts_rates_eta_and_summary(tmp_path):
     summary = stats.summary(bytes_on_disk(tmp_path))
     assert summary.startswith("2 episodes ran in ") and "episodes/s" in summary and "steps/s" in summary
     assert "MB/s written" in summary and "1 retried" in summary and "MB on disk" in summary
+
+
+def test_the_cli_shows_the_view_for_an_in_process_run(tmp_path, run_cli):
+    res = run_cli("generate", "pick_place", "--episodes", "2", "--cameras", "none", "--max-steps", "5",
+                  "--keep-failed", "--out", tmp_path / "ds")
+    assert res.rc == 0, res.stderr
+    lines = [ln for ln in res.stderr_lines if ln.startswith("generate: episodes")]
+    assert [ln.split(",")[0] for ln in lines] == ["generate: episodes 1/2", "generate: episodes 2/2"]
+    assert all("steps/s" in ln and "failed" in ln and "retried" in ln and "ETA" in ln for ln in lines)
+    summary = res.stdout.splitlines()[-1]
+    assert summary.startswith("2 episodes ran in ") and "MB on disk" in summary
