@@ -75,7 +75,7 @@ def _root(
 
 def _register_verbs() -> None:
     """Add every verb to ``app``, one module per verb group (their heavy imports stay inside the verbs)."""
-    from robosynth.cli import data, evaluate, export, preview, replay, report, scene
+    from robosynth.cli import data, evaluate, export, merge, preview, replay, report, scene
 
     app.command("scenes")(scene.scenes_cmd)
     app.command("schema")(scene.schema_cmd)
@@ -83,6 +83,7 @@ def _register_verbs() -> None:
     app.command("generate")(data.generate_cmd)
     app.command("inspect")(data.inspect_cmd)
     app.command("verify")(data.verify_cmd)
+    app.command("merge")(merge.merge_cmd)
     app.command("preview")(preview.preview_cmd)
     app.command("replay")(replay.replay_cmd)
     app.command("report")(report.report_cmd)

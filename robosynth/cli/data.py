@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import time
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -49,10 +51,18 @@ def generate_cmd(
     focus_failures: Annotated[str | None, typer.Option(
         "--focus-failures", metavar="P", help="spend the episodes where policy P (as in evaluate --policy) fails: "
         "Thompson sampling of per-bin failure posteriors over the randomized ranges")] = None,
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", metavar="ADDR", help="run on an existing Ray cluster (HOST:PORT, ray://HOST:PORT or auto; "
+        "default: $RAY_ADDRESS, else a local Ray); implies --executor ray; only this process writes --out")] = None,
+    ray_cpus: Annotated[float, typer.Option(
+        "--ray-cpus-per-episode", help="CPUs each Ray episode task asks for")] = 1.0,
+    ray_gpus: Annotated[float, typer.Option(
+        "--ray-gpus-per-episode", help="GPUs each Ray episode task asks for (e.g. 1 for a GPU renderer)")] = 0.0,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
     from renderers.camera import parse_resolution
     from robosynth.generate import GenerateRequest, parse_indices, selected_indices
+    from robosynth.generate.ray_exec import RayOptions
     from sim.backend import BACKENDS
 
     if backend not in BACKENDS:
@@ -79,7 +89,9 @@ def generate_cmd(
         focus_failures=focus_failures,
     )
     selected_indices(req)
-    summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx))
+    executor = _executor(ctx, executor, ray_address)
+    ray = RayOptions(address=ray_address, cpus_per_episode=ray_cpus, gpus_per_episode=ray_gpus)
+    summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx), ray)
     rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
     index = out / "dataset.hdf5"
     where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
@@ -88,6 +100,17 @@ def generate_cmd(
         f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
         f"{summary.failed} failed (success rate {rate:.0%}); {where}", markup=False, soft_wrap=True,
     )
+    out_console().print(summary.stats.summary(summary.bytes_on_disk), markup=False, soft_wrap=True)
+
+
+def _executor(ctx: typer.Context, executor: str, ray_address: str | None) -> str:
+    """Return the executor: --ray-address implies ray; with an explicit --executor local it is bad input."""
+    if ray_address is None:
+        return executor
+    source = ctx.get_parameter_source("executor")
+    if executor != "ray" and source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+        raise InputError(f"--ray-address runs on Ray; it cannot be combined with --executor {executor}")
+    return "ray"
 
 
 _PARAM_FIELDS = {"valid_ratio": "train_ratio"}  # CLI parameter -> GenerateRequest field, where they differ
@@ -103,44 +126,83 @@ def _explicit_fields(ctx: typer.Context) -> set[str]:
     return given
 
 
-def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str]):
+def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str], ray):
+    """Run generate with the progress view (a live bar on a terminal, a line per tenth of the run otherwise)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from robosynth.generate import generate
     from robosynth.generate.pool import MAX_ATTEMPTS
+    from robosynth.generate.progress import RunStats
 
-    stats = {"n": 0, "ok": 0, "steps": 0, "t0": time.perf_counter()}
+    stats = RunStats()
+    console = err_console()
+    live = console.is_terminal
     with Progress(
         TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(), console=err_console(), transient=False, disable=not err_console().is_terminal,
-    ) as progress:
+        TimeElapsedColumn(), console=console, transient=False, disable=not live,
+    ) as progress, _sigterm_as_interrupt():
         task = progress.add_task("episodes", total=None, info="")
+
+        def say(line: str) -> None:
+            progress.console.print(line, markup=False, soft_wrap=True)
 
         def on_start(to_run: int, already_done: int) -> None:
             progress.update(task, total=to_run, info=f"{already_done} already done" if already_done else "")
 
         def on_episode(res: dict) -> None:
-            stats["n"] += 1
-            stats["ok"] += int(res["success"])
-            stats["steps"] += res["steps"]
-            sps = stats["steps"] / max(1e-9, time.perf_counter() - stats["t0"])
-            progress.update(task, advance=1, info=f"{sps:.0f} steps/s, success {stats['ok'] / stats['n']:.0%}")
+            progress.update(task, advance=1, info=stats.line())
+            step = max(1, stats.to_run // 10)
+            if not live and (stats.done % step == 0 or stats.done == stats.to_run):
+                say(f"generate: {stats.status()}")
 
         def on_retry(index: int, reason: str, attempt: int) -> None:
-            progress.console.print(f"warning: episode {index}: {reason}; running it again in a new worker "
-                                   f"(attempt {attempt} of {MAX_ATTEMPTS})", markup=False, soft_wrap=True)
+            say(f"warning: episode {index}: {reason}; running it again in a new worker "
+                f"(attempt {attempt} of {MAX_ATTEMPTS})")
 
         if req.adaptive or req.focus_failures is not None:
             from robosynth.evaluate.focus import generate_focused
             from robosynth.generate.adaptive import check_adaptive, generate_adaptive
+            from robosynth.generate.progress import bytes_on_disk
 
             check_adaptive(req, workers, executor, resume, "--adaptive" if req.adaptive else "--focus-failures")
             on_start(req.episodes, 0)
+            stats.start(req.episodes, 0)
+
+            def on_adaptive_episode(res: dict) -> None:  # one process: count here what the executors count
+                stats.add(res)
+                on_episode(res)
+
             run = generate_focused if req.focus_failures is not None else generate_adaptive
-            return run(req, out, progress=on_episode)
-        summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode,
-                           on_start=on_start, on_retry=on_retry, explicit=explicit)
+            summary = run(req, out, progress=on_adaptive_episode)
+            stats.finish()
+            summary.stats, summary.bytes_on_disk = stats, bytes_on_disk(out)
+            return summary
+        try:
+            summary = generate(req, out, workers=workers, executor=executor, resume=resume, progress=on_episode,
+                               on_start=on_start, on_retry=on_retry, explicit=explicit, ray=ray,
+                               on_info=lambda line: say(f"generate: {line}"), stats=stats)
+        except KeyboardInterrupt:
+            say(f"generate: stopped after {stats.done} of {stats.to_run} episodes; the finished ones are kept, "
+                f"finish with: robosynth generate ... --out {out} --resume")
+            raise
     return summary
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while generating: executors stop their workers, finished episodes stay."""
+    def handler(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def inspect_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:

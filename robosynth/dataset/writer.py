@@ -85,6 +85,16 @@ def _create_next_obs_vds(g: h5py.Group, key: str, shape: tuple[int, ...], dtype:
     h5d.create(g["next_obs"].id, key.encode(), h5t.py_create(dtype), h5s.create_simple(shape), dcpl=dcpl)
 
 
+def relink_next_obs(g: h5py.Group) -> None:
+    """Point every image ``next_obs`` VDS of demo ``g`` at ``g``'s own obs (after a copy under a new name)."""
+    for key in list(g.get("next_obs", {})):
+        ds = g["next_obs"][key]
+        if ds.is_virtual:
+            shape, dtype = ds.shape, ds.dtype
+            del g["next_obs"][key]
+            _create_next_obs_vds(g, key, shape, dtype)
+
+
 def compression_filters(compression: str | None) -> dict[str, Any]:
     """Return h5py dataset options for "gzip" (level 3 + shuffle, default), "lzf" (+ shuffle) or None."""
     if compression not in COMPRESSIONS:

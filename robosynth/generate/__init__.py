@@ -1,9 +1,11 @@
 """Recording datasets: the request (``request``), the output directory (``directory``), one episode as a job
-(``jobs``, ``recording``), the executors (``executors``, ``pool``), the ``generate`` entry point (``run``) and
-``generate --adaptive`` (``adaptive``, imported from its module).
+(``jobs``, ``recording``), the executors (``executors``, ``pool``, ``ray_exec``), the progress view's counts
+(``progress``), the ``generate`` entry point (``run``), ``robosynth merge`` (``merge``) and ``generate --adaptive``
+(``adaptive``, imported from its module).
 
-Inside this package each module imports only those listed before it:
-``request`` -> ``directory`` -> ``recording`` -> ``jobs`` -> ``pool`` -> ``executors`` -> ``run`` -> ``adaptive``.
+Inside this package each module imports only those listed before it: ``request`` -> ``directory`` ->
+``recording`` -> ``jobs`` -> ``pool`` -> ``ray_exec`` -> ``executors`` -> ``progress`` -> ``run`` -> ``merge``,
+``adaptive``.
 """
 
 from robosynth.generate.directory import FAILED_DIR, REQUEST_FILE, check_output_dir, failed_marker, output_dir_kind

@@ -1,6 +1,7 @@
 """Executors for ``generate``: in-process, a local process pool that survives its workers dying, or Ray.
 
-Workers write their own episodes; a worker that dies costs only the episode it held, which runs again.
+Local pool workers write their own episodes (same machine); Ray tasks return theirs to the driver, which writes
+them (:mod:`robosynth.generate.ray_exec`). A worker that dies costs only the episode it held, which runs again.
 """
 
 from __future__ import annotations
@@ -10,14 +11,13 @@ import signal
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-from robosynth.generate.directory import remove_episode_tmp_files, tmp_dirs
-from robosynth.generate.jobs import Job, give_up_episode, run_episode
-from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
+from robosynth.generate.directory import tmp_dirs
+from robosynth.generate.jobs import Job, finished_result, give_up_episode, run_episode
+from robosynth.generate.pool import EpisodePool
+from robosynth.generate.ray_exec import RayOptions, run_ray
 from sim.errors import InputError
 
 
@@ -53,72 +53,25 @@ RetryFn = Callable[[int, str, int], None]
 
 
 def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor: str = "local",
-             on_retry: RetryFn | None = None) -> Iterator[dict]:
+             on_retry: RetryFn | None = None, ray: RayOptions | None = None,
+             on_info: Callable[[str], None] | None = None) -> Iterator[dict]:
     """Yield one summary per episode as they finish (any order).
 
     A worker process that dies (``kill -9``, out of memory) costs only the episode it held: that episode
     runs again in a fresh worker (``on_retry(index, reason, attempt)`` is told), and after
-    ``MAX_ATTEMPTS`` deaths it is recorded as failed with the reason, and the run goes on.
+    ``MAX_ATTEMPTS`` deaths it is recorded as failed with the reason, and the run goes on. ``ray`` says where
+    and how Ray runs (``executor="ray"``); ``on_info(line)`` is told which cluster it connected to.
     """
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
     if executor == "ray":
-        yield from _run_ray(job, out, indices, workers, on_retry)
+        yield from run_ray(job, out, indices, workers, ray or RayOptions(), on_retry, on_info)
         return
     if workers == 1 or len(indices) <= 1:
         for i in indices:
             yield run_episode(job, out, i)
         return
     pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
-                       on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry)
+                       on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
+                       recover=lambda index: finished_result(out, index))
     yield from pool.run(indices)
-
-
-def _run_ray(job: Job, out: str, indices: list[int], workers: int, on_retry: RetryFn | None) -> Iterator[dict]:
-    try:
-        import ray
-        from ray.exceptions import RayActorError, WorkerCrashedError
-    except ImportError:
-        raise InputError("--executor ray needs ray: pip install 'robosynth[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
-
-    @ray.remote(max_restarts=0, max_task_retries=0)
-    class _Worker:
-        def run(self, job: Job, out: str, index: int) -> dict[str, Any]:
-            return run_episode(job, out, index)
-
-    queue = deque(indices)
-    attempts: dict[int, int] = {}
-    pending: dict[Any, tuple[Any, int]] = {}
-
-    def submit(actor: Any) -> None:
-        if queue:
-            index = queue.popleft()
-            pending[actor.run.remote(job, out, index)] = (actor, index)
-
-    for _ in range(max(1, min(workers, len(indices)))):
-        # ray.remote turns the class into an ActorClass at run time; ray's typing still says type[_Worker]
-        submit(_Worker.remote())  # type: ignore[attr-defined]
-    while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        actor, index = pending.pop(ready[0])
-        try:
-            result = ray.get(ready[0])
-        except (RayActorError, WorkerCrashedError) as exc:
-            remove_episode_tmp_files(Path(out), index)
-            attempts[index] = attempts.get(index, 0) + 1
-            reason = f"Ray worker died ({type(exc).__name__})"
-            if attempts[index] >= MAX_ATTEMPTS:
-                yield give_up_episode(out, index, f"worker process died {attempts[index]} times running this "
-                                                  f"episode (last: {reason})")
-            else:
-                queue.appendleft(index)
-                if on_retry is not None:
-                    on_retry(index, reason, attempts[index] + 1)
-            ray.kill(actor, no_restart=True)
-            if queue:
-                submit(_Worker.remote())  # type: ignore[attr-defined]  # ActorClass.remote (see above)
-            continue
-        submit(actor)
-        yield result

@@ -6,14 +6,18 @@ depend only on (seed, index, request), never on which worker ran it or what it r
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
-from robosynth.dataset import episode_path, write_episode_file
-from robosynth.generate.directory import write_failed_marker
+from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode_file
+from robosynth.generate.directory import failed_marker, write_failed_marker
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from robosynth.generate.request import GenerateRequest, dataset_info
 from scenes.loader import scene_dir as scene_folder
@@ -76,8 +80,9 @@ def close_runners() -> None:
 
 
 def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
-    """Record one episode, write it (or its failure marker) atomically, and return a small summary."""
+    """Record one episode, write it (or its failure marker) atomically into ``out``, return a small summary."""
     req = job.request
+    t0 = time.perf_counter()
     res = _runner(job).run(req.seed, index)
     written = False
     if res.record is not None and (res.success or req.keep_failed):
@@ -87,10 +92,66 @@ def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
     elif not res.success:
         write_failed_marker(Path(out), index, res.failure_reason, res.steps)
     return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "written": written}
+            "written": written, "bytes": episode_path(out, index).stat().st_size if written else 0,
+            "seconds": time.perf_counter() - t0}
+
+
+def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:
+    """Record one episode on a worker that may not share the driver's disk; return its summary and file bytes.
+
+    The episode file is written (by the same writer as :func:`run_episode`) into a temporary directory of this
+    process's own machine (``TMPDIR``), read back and deleted; ``payload`` holds its bytes (``None`` when the
+    episode is not kept). Nothing is written anywhere else: the driver stores the result with :func:`store_result`.
+    """
+    req = job.request
+    t0 = time.perf_counter()
+    res = _runner(job).run(req.seed, index)
+    payload = None
+    if res.record is not None and (res.success or req.keep_failed):
+        with tempfile.TemporaryDirectory(prefix="robosynth-episode-") as tmp:
+            path = episode_path(tmp, index)
+            path.parent.mkdir(parents=True)
+            write_episode_file(path, dataset_info(req), res.record, compression=req.compression)
+            payload = path.read_bytes()
+    return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
+            "payload": payload, "host": os.uname().nodename, "pid": os.getpid(), "tmp": tempfile.gettempdir(),
+            "seconds": time.perf_counter() - t0}
+
+
+def store_result(out: str, result: dict[str, Any]) -> dict[str, Any]:
+    """Driver side of :func:`record_episode_bytes`: write the episode file (or failure marker) atomically into
+    ``out`` and return the summary :func:`run_episode` returns (plus where the episode ran)."""
+    index, payload = result["index"], result.get("payload")
+    if payload is not None:
+        episode_path(out, index).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(episode_path(out, index), payload)
+    elif not result["success"]:
+        write_failed_marker(Path(out), index, result["failure_reason"], result["steps"])
+    summary = {k: v for k, v in result.items() if k != "payload"}
+    summary.update(written=payload is not None, bytes=0 if payload is None else len(payload))
+    return summary
+
+
+def finished_result(out: str, index: int) -> dict[str, Any] | None:
+    """Return the summary of episode ``index`` if its file or failure marker in ``out`` is complete, else None
+    (a worker that died right after writing it: the episode must not be written twice)."""
+    path, marker = episode_path(out, index), failed_marker(Path(out), index)
+    try:
+        if path.is_file():
+            with open_dataset_file(path) as f:
+                a = f["data"][f"demo_{index}"].attrs
+                return {"index": index, "success": bool(a["success"]), "failure_reason": str(a["failure_reason"]),
+                        "steps": int(a["num_samples"]), "written": True, "bytes": path.stat().st_size}
+        if marker.is_file():
+            m = json.loads(marker.read_text())
+            return {"index": index, "success": False, "failure_reason": str(m["failure_reason"]),
+                    "steps": int(m["steps"]), "written": False, "bytes": 0}
+    except (DatasetError, KeyError, ValueError, OSError):
+        return None  # torn or unreadable: the episode runs again
+    return None
 
 
 def give_up_episode(out: str, index: int, reason: str) -> dict[str, Any]:
     """Record episode ``index`` as failed with ``reason`` (a marker, so --resume counts it) and return its result."""
     write_failed_marker(Path(out), index, reason, 0)
-    return {"index": index, "success": False, "failure_reason": reason, "steps": 0, "written": False}
+    return {"index": index, "success": False, "failure_reason": reason, "steps": 0, "written": False, "bytes": 0}

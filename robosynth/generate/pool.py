@@ -91,15 +91,18 @@ class EpisodePool:
 
     ``on_give_up(index, reason)`` returns the result to yield for an episode whose worker died
     ``max_attempts`` times (the caller writes its failure marker there); ``on_retry(index, reason, attempt)``
-    is told of every other death; ``tmp_dirs`` are cleaned of a dead worker's temporary files.
+    is told of every other death; ``tmp_dirs`` are cleaned of a dead worker's temporary files. ``recover(index)``
+    returns the result of an episode its dead worker had already finished writing (or None): that episode is
+    not run again, so every episode is written at most once.
     """
 
     def __init__(self, fn: EpisodeFn, job: Any, out: str, workers: int, *, init: Callable[[int], None],
                  on_give_up: Callable[[int, str], dict], tmp_dirs: list[Path],
-                 on_retry: Callable[[int, str, int], None] | None = None, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 on_retry: Callable[[int, str, int], None] | None = None, max_attempts: int = MAX_ATTEMPTS,
+                 recover: Callable[[int], dict | None] | None = None) -> None:
         self.fn, self.job, self.out, self.n_workers = fn, job, out, workers
         self.init, self.on_give_up, self.tmp_dirs, self.max_attempts = init, on_give_up, tmp_dirs, max_attempts
-        self.on_retry = on_retry
+        self.on_retry, self.recover = on_retry, recover
         self._ctx = mp.get_context("spawn")  # engines and GL contexts must not be forked
         self._workers: list[_Worker] = []
 
@@ -169,6 +172,9 @@ class EpisodePool:
         self._workers[self._workers.index(w)] = self._start_worker()
         if index is None:
             return None
+        finished = self.recover(index) if self.recover is not None else None
+        if finished is not None:  # it died after its episode was complete on disk: nothing to run again
+            return finished
         state.attempts[index] = state.attempts.get(index, 0) + 1
         attempt = state.attempts[index]
         if attempt < self.max_attempts:
@@ -179,11 +185,17 @@ class EpisodePool:
         return self.on_give_up(index, f"worker process died {attempt} times running this episode (last: {reason})")
 
     def _shutdown(self) -> None:
+        """Stop every worker at once: an idle one holds nothing, so it is ended (SIGTERM) rather than waited for
+        (a graceful exit tears down its engine and GL context, ~0.5 s that every run would pay at its end); a busy
+        one (Ctrl-C, an error) is killed and its temporary files are deleted."""
         for w in self._workers:
-            with contextlib.suppress(OSError, ValueError):
-                w.conn.send(None)
+            if w.proc.is_alive():
+                if w.index is None:
+                    w.proc.terminate()
+                else:
+                    w.proc.kill()
         for w in self._workers:
-            w.proc.join(timeout=5 if w.index is None else 0)
+            w.proc.join(timeout=5)
             if w.proc.is_alive():
                 w.proc.kill()
                 w.proc.join()

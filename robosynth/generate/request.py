@@ -95,7 +95,7 @@ RECORDING_FIELDS = ("scene", "backend", "seed", "cameras", "resolution", "qualit
                     "focus_failures")
 
 
-def _show(name: str, value: object) -> str:
+def show_value(name: str, value: object) -> str:
     """Return a request value the way its flag is written ('agentview,wrist', '128x128', 'none', ...).
 
     ``value`` is the GenerateRequest field ``name``, so its type follows from the name (the casts below).
@@ -136,9 +136,9 @@ def reconcile_request(stored: GenerateRequest, given: GenerateRequest,
     for name in RECORDING_FIELDS:
         old, new = getattr(stored, name), getattr(given, name)
         if name in explicit and old != new and not (name == "scene" and _same_scene(old, new)):
-            raise InputError(f"{FLAGS[name]} {_show(name, new)} differs from this dataset's {FLAGS[name]} "
-                             f"{_show(name, old)}; --resume continues the same request (use another --out for a "
-                             f"different one)")
+            raise InputError(f"{FLAGS[name]} {show_value(name, new)} differs from this dataset's {FLAGS[name]} "
+                             f"{show_value(name, old)}; --resume continues the same request (use another --out "
+                             f"for a different one)")
     episodes = given.episodes if "episodes" in explicit else stored.episodes
     if "indices" in explicit:
         indices = given.indices
@@ -149,7 +149,7 @@ def reconcile_request(stored: GenerateRequest, given: GenerateRequest,
     missing = sorted(set(selected_indices(stored)) - set(selected_indices(merged)))
     if missing:
         flag = "--indices" if indices is not None else "--episodes"
-        value = _show("indices", indices) if indices is not None else str(episodes)
+        value = show_value("indices", indices) if indices is not None else str(episodes)
         raise InputError(f"{flag} {value} leaves out episode {missing[0]} of the {len(selected_indices(stored))} "
                          f"this dataset was generated with; --resume never removes episodes (use another --out "
                          f"for a smaller dataset)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 from robosynth.generate.jobs import Job, run_episode
 
@@ -18,3 +19,13 @@ def run_or_die(job: Job, out: str, index: int) -> dict:
     if index in DIE_ON:
         os.kill(os.getpid(), signal.SIGKILL)
     return run_episode(job, out, index)
+
+
+def write_then_die(job: Job, out: str, index: int) -> dict:
+    """Record and write the episode, then die before reporting it (on ``DIE_ON`` indices, once: a marker file)."""
+    result = run_episode(job, out, index)
+    once = Path(out) / f".died-after-{index}"
+    if index in DIE_ON and not once.exists():
+        once.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return result

@@ -13,14 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
-from crashing_worker import DIE_ON, run_or_die
+from crashing_worker import DIE_ON, run_or_die, write_then_die
 from test_generate_kill import alive, assert_same, dump
 
 from robosynth.dataset import build_index, episode_path, list_episode_files, tmp_files
 from robosynth.generate import GenerateRequest, dataset_info, failed_marker, generate
 from robosynth.generate.directory import tmp_dirs
 from robosynth.generate.executors import _pool_init
-from robosynth.generate.jobs import give_up_episode, make_job
+from robosynth.generate.jobs import finished_result, give_up_episode, make_job
 from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -54,7 +54,7 @@ def cmdline(pid: int) -> str:
 
 def episode_workers(pid: int, executor: str) -> list[int]:
     """Return the live processes of ``pid``'s tree that run episodes for the given executor."""
-    mark = "spawn_main" if executor == "local" else "_Worker"
+    mark = "spawn_main" if executor == "local" else "ray::robosynth_episode"
     return [p for p in descendants(pid) if mark in cmdline(p) and "resource_tracker" not in cmdline(p)
             and alive(p)]
 
@@ -68,7 +68,7 @@ def reference(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("executor", ["local", "ray"])
-def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, reference, executor):
+def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, reference, executor, run_cli):
     if executor == "ray":
         pytest.importorskip("ray")
     out = tmp_path / "ds"
@@ -94,10 +94,13 @@ def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, ref
     assert proc.returncode == 0, stderr.decode()
     assert "running it again in a new worker (attempt 2 of 3)" in stderr.decode()
     assert f"{N} episodes" in stdout.decode() and f"{N} written now" in stdout.decode()
+    assert "; 1 retried;" in stdout.decode()  # the progress view counts the retry, whatever the executor
+    assert f"generate: episodes {N}/{N}," in stderr.decode() and "1 retried, ETA" in stderr.decode()
     assert tmp_files(out) == [] and sorted(list_episode_files(out)) == list(range(N))
     for i in range(N):
         assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
     assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+    assert run_cli("verify", out).rc == 0
     if executor == "local":
         assert not any(alive(p) for p in victims)
 
@@ -127,3 +130,47 @@ def test_an_episode_whose_worker_keeps_dying_is_failed_with_the_reason(tmp_path,
     assert res.rc == 0, res.stderr
     assert "0 written now" in res.stdout and "1 failed" in res.stdout
     assert run_cli("verify", out).rc == 0
+
+
+def test_sigterm_stops_the_local_pool_and_resume_finishes_the_same_dataset(tmp_path, reference, run_cli):
+    out = tmp_path / "ds"
+    env = {k: v for k, v in os.environ.items() if k not in ("ROBOSYNTH_DEBUG", "RAY_ADDRESS")}
+    proc = subprocess.Popen([sys.executable, "-m", "robosynth", "generate", *ARGS, "--out", str(out),
+                             "--workers", "2"], cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list_episode_files(out):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no episode was written"
+        time.sleep(0.01)
+    workers = episode_workers(proc.pid, "local")
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "--resume" in stderr.decode().splitlines()[-1]
+    assert workers and not any(alive(p) for p in workers), "pool workers outlived the stopped driver"
+    assert not (out / "dataset.hdf5").exists() and len(list_episode_files(out)) < N
+    res = run_cli("generate", *ARGS, "--out", out, "--resume", "--workers", "2")
+    assert res.rc == 0, res.stderr
+    assert "already done" in res.stdout and tmp_files(out) == []
+    for i in range(N):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
+    assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+    assert run_cli("verify", out).rc == 0
+
+
+def test_a_worker_dying_after_writing_its_episode_does_not_write_it_again(tmp_path, reference):
+    out = tmp_path / "ds"
+    (out / "episodes").mkdir(parents=True)
+    retries: list[int] = []
+    pool = EpisodePool(write_then_die, make_job(REQUEST), str(out), 2, init=_pool_init, tmp_dirs=tmp_dirs(out),
+                       on_give_up=lambda i, reason: give_up_episode(str(out), i, reason),
+                       on_retry=lambda i, reason, attempt: retries.append(i),
+                       recover=lambda i: finished_result(str(out), i))
+    (dead,) = DIE_ON
+    results = {r["index"]: r for r in pool.run(list(range(N)))}
+    assert (out / f".died-after-{dead}").exists(), "the worker did not die"
+    assert retries == [] and sorted(results) == list(range(N)) and results[dead]["written"]
+    assert results[dead]["steps"] > 0
+    for i in range(N):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(reference, i)))
