@@ -37,6 +37,16 @@ def quat_yaw(q: np.ndarray) -> float:
     return float(np.arctan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z)))
 
 
+def servo_action(ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float, dpos: float, dyaw: float,
+                 gain: float = 1.0, yaw_gain: float = 1.0, yaw_limit: float = 1.0) -> np.ndarray:
+    """Return the ee_delta action of a scripted expert's servo step: ``gain`` times the position error and
+    ``yaw_gain`` times the yaw error, in units of one step's reach (``dpos`` m, ``dyaw`` rad), clipped to [-1, 1]
+    (the yaw to +-``yaw_limit``), and the gripper command ``grip``."""
+    d = np.clip(gain * (goal - ee) / dpos, -1.0, 1.0)
+    y = float(np.clip(yaw_gain * yaw_err / dyaw, -yaw_limit, yaw_limit))
+    return np.array([*d, y, grip], dtype=np.float32)
+
+
 def robot_obs(backend: Backend) -> dict[str, np.ndarray]:
     """Return the robot low-dim observations (robomimic key names), float32."""
     q = backend.joint_positions()

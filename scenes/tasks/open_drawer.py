@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
+from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -160,9 +160,7 @@ class OpenDrawerExpert:
         self.close_steps = 0
 
     def _move(self, ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float) -> np.ndarray:
-        d = np.clip(self.gain * (goal - ee) / self.dpos, -1.0, 1.0)
-        y = float(np.clip(self.yaw_gain * yaw_err / self.dyaw, -1.0, 1.0))
-        return np.array([*d, y, grip], dtype=np.float32)
+        return servo_action(ee, goal, yaw_err, grip, self.dpos, self.dyaw, self.gain, self.yaw_gain)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Return the next ee_delta action."""

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
+from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import XY, Length, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -178,8 +178,7 @@ class PickMeshExpert:
         self.yaw_goal: float | None = None
 
     def _move(self, ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float) -> np.ndarray:
-        d = np.clip(self.gain * (goal - ee) / self.dpos, -1.0, 1.0)
-        return np.array([*d, float(np.clip(yaw_err / self.dyaw, -1.0, 1.0)), grip], dtype=np.float32)
+        return servo_action(ee, goal, yaw_err, grip, self.dpos, self.dyaw, self.gain)
 
     @staticmethod
     def _grasp_yaw(target: np.ndarray, others: np.ndarray, ee_yaw: float) -> float:

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import reward_type, sparse_reward
+from scenes.tasks.base import reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -145,8 +145,7 @@ class PushExpert:
         self.phase = "above"
 
     def _move(self, ee: np.ndarray, goal: np.ndarray) -> np.ndarray:
-        d = np.clip((goal - ee) / self.dpos, -1.0, 1.0)
-        return np.array([*d, 0.0, 1.0], dtype=np.float32)
+        return servo_action(ee, goal, 0.0, 1.0, self.dpos, 1.0)
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Return the next ee_delta action."""

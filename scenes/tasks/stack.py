@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, sparse_reward
+from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -162,10 +162,8 @@ class StackExpert:
         self.count = 0
 
     def _move(self, ee: np.ndarray, goal: np.ndarray, yaw_err: float, grip: float) -> np.ndarray:
-        d = np.clip((goal - ee) / self.dpos, -1.0, 1.0)
         # The wrist lags the yaw target by a few steps: a low gain avoids overshoot and oscillation.
-        y = float(np.clip(self.yaw_gain * yaw_err / self.dyaw, -0.5, 0.5))
-        return np.array([*d, y, grip], dtype=np.float32)
+        return servo_action(ee, goal, yaw_err, grip, self.dpos, self.dyaw, yaw_gain=self.yaw_gain, yaw_limit=0.5)
 
     def _set(self, phase: str) -> None:
         self.phase = phase
