@@ -113,10 +113,12 @@ def cpu_text(cpu: float) -> str:
 
 def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float], args: argparse.Namespace) -> str:
     """Return the results as a markdown section."""
+    argv = sys.argv[1:]
+    shown = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")]  # no tmp path
     lines = [
-        "## generate: 1 and 2 workers, local pool and Ray",
+        "### generate: 1 and 2 workers, local pool and Ray",
         "",
-        f"`python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`: {environment_line('mujoco', 'ray', 'h5py')}; "
+        f"`python benchmarks/bench_scale.py {' '.join(shown)}`: {environment_line('mujoco', 'ray', 'h5py')}; "
         f"pick_place on MuJoCo, one 128x128 RGB-D-seg camera, --quality fast, {args.episodes} episodes per run; "
         f"load average at start {args.load:.2f}.",
         "",
