@@ -97,6 +97,9 @@ def _kinematic_model(chain: tuple[ChainJoint, ...], T_base: np.ndarray) -> Any:
     return ms.compile()
 
 
+QUADRATIC_ZONE = 1e-3  # m: a pose error below this (and 10x it in rad) needs one more Gauss-Newton step at most
+
+
 class PandaKinematics:
     """Forward kinematics and IK of the Panda arm (7 revolute joints) to a tool link.
 
@@ -175,6 +178,7 @@ class PandaKinematics:
         err, pull_task = np.zeros(6), np.zeros(6)
         pull = posture_gain * (rest - q)
         J, L, y = self._jac, self._chol, self._y
+        last = False
         for _ in range(iters):
             self._forward(q)
             err[:3] = target_pos - d.site_xpos[0]
@@ -182,17 +186,27 @@ class PandaKinematics:
             mj.mju_negQuat(qi, qc)
             mj.mju_mulQuat(qe, qt, qi)
             mj.mju_quat2Vel(err[3:], qe, 1.0)  # rotation vector of target_rot @ R^T, in the world frame
-            if not pull.any() and err[:3] @ err[:3] < tol * tol and err[3:] @ err[3:] < 100 * tol * tol:
-                break
+            pos_sq, rot_sq = err[:3] @ err[:3], err[3:] @ err[3:]
+            if not pull.any():
+                if pos_sq < tol * tol and rot_sq < 100 * tol * tol:
+                    break
+                # Gauss-Newton converges quadratically: from an error this small one more step ends far below
+                # tol (|e| ~ 1e-3 m -> ~1e-6 m), so it is the last, without another FK to confirm it.
+                last = pos_sq < QUADRATIC_ZONE**2 and rot_sq < (10 * QUADRATIC_ZONE) ** 2
             mj.mj_comPos(self.model, d)
             mj.mj_jacSite(self.model, d, J[:3], J[3:], 0)
             np.add(J @ J.T, lam_eye, out=L)
             mj.mju_cholFactor(L, 0.0)
-            np.matmul(J, pull, out=pull_task)
             mj.mju_cholSolve(y[0], L, err)
-            mj.mju_cholSolve(y[1], L, pull_task)
-            q = np.minimum(np.maximum(q + J.T @ (y[0] - y[1]) + pull, lower), upper)
-            pull = np.zeros(7)
+            if pull.any():  # the posture pull, projected out of the task (first iteration only)
+                np.matmul(J, pull, out=pull_task)
+                mj.mju_cholSolve(y[1], L, pull_task)
+                q = np.minimum(np.maximum(q + J.T @ (y[0] - y[1]) + pull, lower), upper)
+                pull = np.zeros(7)
+            else:
+                q = np.minimum(np.maximum(q + J.T @ y[0], lower), upper)
+            if last:
+                break
         return q
 
 

@@ -18,6 +18,7 @@ from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_mujoco_mesh
 from sim.mujoco_articulated import add_articulated
+from sim.mujoco_contacts import contact_normal_forces
 from sim.mujoco_joints import MujocoJointsMixin
 from sim.mujoco_meshes import merge_obj_objects, single_object_obj
 from sim.mujoco_params import MujocoParamsMixin
@@ -233,8 +234,11 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
         self._fin_dadr = np.array([m.jnt_dofadr[mj.mj_name2id(m, mj.mjtObj.mjOBJ_JOINT, j)] for j in FINGER_JOINTS])
         body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, i) for i in range(m.nbody)]
         self._body_ids = {n: i for i, n in enumerate(body_names) if n}
-        self._bad_warnings = np.array([int(w) for w in (mj.mjtWarning.mjWARN_BADQACC, mj.mjtWarning.mjWARN_BADQVEL,
-                                                        mj.mjtWarning.mjWARN_BADQPOS, mj.mjtWarning.mjWARN_BADCTRL)])
+        bad = sorted(int(w) for w in (mj.mjtWarning.mjWARN_BADQACC, mj.mjtWarning.mjWARN_BADQVEL,
+                                      mj.mjtWarning.mjWARN_BADQPOS, mj.mjtWarning.mjWARN_BADCTRL))
+        # a slice when the four kinds are contiguous (they are in MuJoCo's enum): no fancy indexing per step
+        self._bad_warnings: slice | np.ndarray = (slice(bad[0], bad[-1] + 1) if bad == list(range(bad[0], bad[-1] + 1))
+                                                  else np.array(bad))
         # Contact body names per geom: the body's name, "floor" for the world's planes, else "world".
         body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or "world" for g in range(m.ngeom)]
         self._geom_body_names = ["floor" if n == "world" and m.geom_type[g] == mj.mjtGeom.mjGEOM_PLANE else n
@@ -265,10 +269,9 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
         """Advance ``n`` timesteps; raise PhysicsError on NaN/inf or a MuJoCo instability warning."""
         mj, m, d, kinds = self._mj, self.model, self.data, self._bad_warnings
         before = int(d.warning.number[kinds].sum())
-        for _ in range(n):
-            mj.mj_step(m, d)
+        mj.mj_step(m, d, nstep=n)  # one call into C for all substeps (same result as a loop of single steps)
         bad = int(d.warning.number[kinds].sum()) > before
-        if bad or not (np.isfinite(self.data.qpos).all() and np.isfinite(self.data.qvel).all()):
+        if bad or not (np.isfinite(d.qpos).all() and np.isfinite(d.qvel).all()):
             raise PhysicsError("mujoco: simulation became unstable (NaN/inf or huge position, velocity, "
                                "acceleration or control)")
 
@@ -332,17 +335,15 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
         self.data.ctrl[7:9] = finger
 
     def contacts(self) -> list[Contact]:
-        """Return active contacts between named bodies."""
-        mj, m, d, names = self._mj, self.model, self.data, self._geom_body_names
-        out: list[Contact] = []
-        f6 = np.zeros(6)
-        for k in range(d.ncon):
-            c = d.contact[k]
-            b1, b2 = names[c.geom1], names[c.geom2]
-            mj.mj_contactForce(m, d, k, f6)
-            pos = (float(c.pos[0]), float(c.pos[1]), float(c.pos[2]))
-            out.append(Contact(b1, b2, pos, float(f6[0])))
-        return out
+        """Return active contacts between named bodies (normal force as ``mj_contactForce`` gives it)."""
+        d, names = self.data, self._geom_body_names
+        if d.ncon == 0:
+            return []
+        con = d.contact
+        force = contact_normal_forces(d.efc_force, con.efc_address, con.dim,
+                                      self.model.opt.cone == self._mj.mjtCone.mjCONE_PYRAMIDAL)
+        rows = zip(con.geom1.tolist(), con.geom2.tolist(), con.pos.tolist(), force.tolist(), strict=True)
+        return [Contact(names[a], names[b], (p[0], p[1], p[2]), f) for a, b, p, f in rows]
 
     def instance_of_geom(self) -> np.ndarray:
         """Return an array mapping MuJoCo geom id -> instance id (0 for geoms outside the table)."""
