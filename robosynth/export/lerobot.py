@@ -234,11 +234,13 @@ def _column_numpy(column: Any, ft: dict[str, Any]) -> np.ndarray:
 
 
 def _provenance(ep: EpisodeRecord) -> dict[str, Any]:
-    """Return the robosynth episode columns: source index, seed, backend, success, randomization (JSON)."""
+    """Return the robosynth episode columns: source index, seed, backend, success, randomization and the expert's
+    phase names (JSON)."""
     return {"robosynth/episode_index": ep.index, "robosynth/seed": ep.seed, "robosynth/backend": ep.backend,
             "robosynth/engine_version": ep.engine_version, "robosynth/success": bool(ep.success),
             "robosynth/failure_reason": ep.failure_reason,
-            "robosynth/randomization": json.dumps(ep.ep_meta.get("randomization"), sort_keys=True)}
+            "robosynth/randomization": json.dumps(ep.ep_meta.get("randomization"), sort_keys=True),
+            "robosynth/expert_phases": json.dumps(ep.ep_meta.get("expert_phases", []))}
 
 
 def _write_meta(src: Source, stage: Path, features: dict[str, dict[str, Any]], rows: list[dict[str, Any]],

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from robosynth.dataset import EpisodeRecord
-from robosynth.export.source import Source
+from robosynth.export.source import EXPERT_PHASE_KEY, Source
 
 DEFAULT_FEATURES: dict[str, dict[str, Any]] = {
     "timestamp": {"dtype": "float32", "shape": [1], "names": None},
@@ -59,6 +59,10 @@ def build_features(src: Source, images: str, video_info: dict[str, Any] | None) 
         n = src.lowdim["object"]
         f["observation.environment_state"] = {"dtype": "float32", "shape": [n], "names": [f"object_{i}"
                                                                                            for i in range(n)]}
+    if EXPERT_PHASE_KEY in src.lowdim:  # not under observation.*: LeRobot policies take those as inputs
+        f[EXPERT_PHASE_KEY] = {"dtype": "int64", "shape": [1], "names": None,
+                               "info": {"meaning": "index of the scripted expert's phase (robosynth obs/expert_phase, "
+                                                   "names in the episode's expert_phases); a label, not an input"}}
     f["action"] = {"dtype": "float32", "shape": [src.action_dim], "names": src.action_names()}
     f["next.reward"] = {"dtype": "float32", "shape": [1], "names": None}
     f["next.done"] = {"dtype": "bool", "shape": [1], "names": None}
@@ -185,6 +189,8 @@ def frame_columns(src: Source, ep: EpisodeRecord, features: dict[str, dict[str, 
     }
     if "observation.environment_state" in features:
         values["observation.environment_state"] = ep.obs["object"].astype(np.float32)
+    if EXPERT_PHASE_KEY in features:
+        values[EXPERT_PHASE_KEY] = ep.obs[EXPERT_PHASE_KEY][:, 0].astype(np.int64)
     for key in src.pointclouds:
         values[pointcloud_key(key)] = ep.obs[key]
     columns: dict[str, Any] = {}

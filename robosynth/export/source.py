@@ -36,6 +36,7 @@ STATE_KEYS: dict[str, tuple[str, ...]] = {
     "robot0_eef_quat": ("eef_qw", "eef_qx", "eef_qy", "eef_qz"),
 }
 OBJECT_KEY = "object"
+EXPERT_PHASE_KEY = "expert_phase"  # a label of the expert's hidden state, not an observation (LeRobot: own key)
 ACTION_NAMES = {
     "ee_delta": ("delta_x", "delta_y", "delta_z", "delta_yaw", "gripper"),
     "joint_pos": (*(f"joint_{i}" for i in range(1, 8)), "gripper"),
@@ -76,9 +77,11 @@ class Source:
 
     @property
     def state_keys(self) -> tuple[str, ...]:
-        """Return the low-dim keys that make ``observation.state``: robot keys first, then any other non-object key."""
+        """Return the low-dim keys that make ``observation.state``: robot keys first, then any other key except the
+        object vector and the expert's phase label."""
         known = [k for k in STATE_KEYS if k in self.lowdim]
-        return (*known, *sorted(k for k in self.lowdim if k not in STATE_KEYS and k != OBJECT_KEY))
+        rest = sorted(k for k in self.lowdim if k not in STATE_KEYS and k not in (OBJECT_KEY, EXPERT_PHASE_KEY))
+        return (*known, *rest)
 
     def state_names(self) -> list[str]:
         """Return one name per dimension of ``observation.state``."""
