@@ -192,7 +192,7 @@ class PandaKinematics:
                     break
                 # Gauss-Newton converges quadratically: from an error this small one more step ends far below
                 # tol (|e| ~ 1e-3 m -> ~1e-6 m), so it is the last, without another FK to confirm it.
-                last = pos_sq < QUADRATIC_ZONE**2 and rot_sq < (10 * QUADRATIC_ZONE) ** 2
+                last = bool(pos_sq < QUADRATIC_ZONE**2 and rot_sq < (10 * QUADRATIC_ZONE) ** 2)
             mj.mj_comPos(self.model, d)
             mj.mj_jacSite(self.model, d, J[:3], J[3:], 0)
             np.add(J @ J.T, lam_eye, out=L)
