@@ -52,6 +52,12 @@ def version(dist: str) -> str:
         return "-"
 
 
+def shown_args(argv: Sequence[str] | None = None) -> str:
+    """Return the command-line arguments as text without ``--out PATH`` (a temporary file under run_all.py)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    return " ".join(a for i, a in enumerate(args) if a != "--out" and (i == 0 or args[i - 1] != "--out"))
+
+
 def environment_line(*dists: str) -> str:
     """Return one line describing the machine and the versions measured."""
     versions = ", ".join(f"{d} {version(d)}" for d in dists)

@@ -37,6 +37,9 @@ from robosynth.generate.jobs import close_runners, make_job
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import shown_args  # noqa: E402
+
 SEED = 0
 TARGET_RATIO = 0.7
 TARGET_GROWTH_MB = 20.0
@@ -179,7 +182,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     lines = [
         f"## generate vs bare engine loop ({'long' if args.long else 'quick'} run)",
         "",
-        f"`python benchmarks/bench_generate.py {' '.join(sys.argv[1:])}` on {platform.node() or 'this machine'}: "
+        f"`python benchmarks/bench_generate.py {shown_args()}` on {platform.node() or 'this machine'}: "
         f"{os.cpu_count()} CPU cores, Python {platform.python_version()}, {args.backend} "
         f"{v.get(args.backend, '?')}, h5py {h5py.__version__} (HDF5 {h5py.version.hdf5_version}), "
         f"MUJOCO_GL={os.environ.get('MUJOCO_GL', 'unset')}, mujoco {mujoco.__version__}; scene pick_place with its "

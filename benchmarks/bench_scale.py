@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import environment_line
+from _common import environment_line, shown_args
 
 from robosynth.dataset import build_index, write_episode_file
 from robosynth.generate import GenerateRequest, generate
@@ -113,12 +113,10 @@ def cpu_text(cpu: float) -> str:
 
 def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float], args: argparse.Namespace) -> str:
     """Return the results as a markdown section."""
-    argv = sys.argv[1:]
-    shown = [a for i, a in enumerate(argv) if a != "--out" and (i == 0 or argv[i - 1] != "--out")]  # no tmp path
     lines = [
         "### generate: 1 and 2 workers, local pool and Ray",
         "",
-        f"`python benchmarks/bench_scale.py {' '.join(shown)}`: {environment_line('mujoco', 'ray', 'h5py')}; "
+        f"`python benchmarks/bench_scale.py {shown_args()}`: {environment_line('mujoco', 'ray', 'h5py')}; "
         f"pick_place on MuJoCo, one 128x128 RGB-D-seg camera, --quality fast, {args.episodes} episodes per run; "
         f"load average at start {args.load:.2f}.",
         "",
