@@ -57,9 +57,8 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
     def _populate(self) -> None:
         """Load every body of the scene into the (empty) client and put it in its initial state."""
         spec, scene_dir, c = self.spec, self._scene_dir, self.client
-        c.setPhysicsEngineParameter(
-            fixedTimeStep=spec.physics.timestep, numSubSteps=0, deterministicOverlappingPairs=1
-        )
+        c.setPhysicsEngineParameter(fixedTimeStep=spec.physics.timestep, numSubSteps=0, deterministicOverlappingPairs=1,
+                                    numSolverIterations=spec.physics.pybullet_solver_iterations)
         c.setGravity(*spec.physics.gravity)
         self._names: dict[tuple[int, int], str] = {}
         self._bodies: dict[str, tuple[int, int]] = {}
