@@ -4,8 +4,8 @@ Layout (LeRobot's defaults: 1000 files per chunk directory, data files ~100 MB, 
 
     meta/info.json  meta/stats.json  meta/tasks.parquet  meta/robosynth.json
     meta/episodes/chunk-000/file-000.parquet     one row per episode: ranges, video timestamps, stats, provenance
-    data/chunk-XXX/file-XXX.parquet              one row per frame, one row group per episode
-    videos/observation.images.<cam>/chunk-XXX/file-XXX.mp4   episodes of one camera concatenated
+    data/chunk-NNN/file-NNN.parquet              one row per frame, one row group per episode
+    videos/observation.images.<cam>/chunk-NNN/file-NNN.mp4   episodes of one camera concatenated
 """
 
 from __future__ import annotations

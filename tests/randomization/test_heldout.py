@@ -74,6 +74,7 @@ def test_heldout_uniform_never_inside_the_training_range(case, seed):
 def test_heldout_vectors_hold_out_every_component(ranges, seed):
     lo, hi = [r[0] for r in ranges], [r[1] for r in ranges]
     held = heldout_distribution(Uniform(low=lo, high=hi), "rgba")
+    assert isinstance(held, Outside)
     _check_samples(held, lo, hi, range(seed, seed + 40), "rgba")
 
 
