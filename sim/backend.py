@@ -105,6 +105,11 @@ class Backend(Protocol):
     def contacts(self) -> list[Contact]:
         """Return the current contacts between named bodies."""
 
+    def touching(self, body: str) -> set[str]:
+        """Return the names of the bodies in contact with ``body``: the other sides of the ``contacts()`` that
+        involve it, without computing forces. A name ending in "/" (``"cabinet/"``) stands for every body whose
+        name starts with it, i.e. the moving links of an articulated object."""
+
     # -- articulated objects (``shape: articulated``; joints named as in their URDF) ---------------------
     def object_joint_names(self, name: str) -> tuple[str, ...]:
         """Return the movable joints of an articulated object (URDF names, file order); () for other objects."""

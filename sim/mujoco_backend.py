@@ -18,7 +18,7 @@ from sim.assets import panda_urdf_text, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_mujoco_mesh
 from sim.mujoco_articulated import add_articulated
-from sim.mujoco_contacts import contact_normal_forces
+from sim.mujoco_contacts import TouchIndex, contact_list, geom_body_names
 from sim.mujoco_joints import MujocoJointsMixin
 from sim.mujoco_meshes import merge_obj_objects, single_object_obj
 from sim.mujoco_params import MujocoParamsMixin
@@ -239,10 +239,8 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
         # a slice when the four kinds are contiguous (they are in MuJoCo's enum): no fancy indexing per step
         self._bad_warnings: slice | np.ndarray = (slice(bad[0], bad[-1] + 1) if bad == list(range(bad[0], bad[-1] + 1))
                                                   else np.array(bad))
-        # Contact body names per geom: the body's name, "floor" for the world's planes, else "world".
-        body_names = [mj.mj_id2name(m, mj.mjtObj.mjOBJ_BODY, int(m.geom_bodyid[g])) or "world" for g in range(m.ngeom)]
-        self._geom_body_names = ["floor" if n == "world" and m.geom_type[g] == mj.mjtGeom.mjGEOM_PLANE else n
-                                 for g, n in enumerate(body_names)]
+        self._geom_body_names = geom_body_names(mj, m)
+        self._touch = TouchIndex(self._geom_body_names)
         self._state_kind = mj.mjtState.mjSTATE_INTEGRATION
         self._state_size = mj.mj_stateSize(m, self._state_kind)
         self._free_qadr: dict[str, tuple[int, int]] = {}
@@ -336,14 +334,11 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
 
     def contacts(self) -> list[Contact]:
         """Return active contacts between named bodies (normal force as ``mj_contactForce`` gives it)."""
-        d, names = self.data, self._geom_body_names
-        if d.ncon == 0:
-            return []
-        con = d.contact
-        force = contact_normal_forces(d.efc_force, con.efc_address, con.dim,
-                                      self.model.opt.cone == self._mj.mjtCone.mjCONE_PYRAMIDAL)
-        rows = zip(con.geom1.tolist(), con.geom2.tolist(), con.pos.tolist(), force.tolist(), strict=True)
-        return [Contact(names[a], names[b], (p[0], p[1], p[2]), f) for a, b, p, f in rows]
+        return contact_list(self._mj, self.model, self.data, self._geom_body_names)
+
+    def touching(self, body: str) -> set[str]:
+        """Return the names of the bodies in contact with ``body`` (see ``Backend.touching``)."""
+        return self._touch.touching(self.data, body)
 
     def instance_of_geom(self) -> np.ndarray:
         """Return an array mapping MuJoCo geom id -> instance id (0 for geoms outside the table)."""

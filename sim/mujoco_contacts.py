@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+
+from sim.types import Contact
 
 
 def contact_normal_forces(efc_force: np.ndarray, address: np.ndarray, dim: np.ndarray, pyramidal: bool
@@ -18,3 +22,52 @@ def contact_normal_forces(efc_force: np.ndarray, address: np.ndarray, dim: np.nd
     for j in range(1, values.shape[1]):  # left to right, as MuJoCo adds them
         total += values[:, j]
     return total
+
+
+def geom_body_names(mj: Any, model: Any) -> list[str]:
+    """Return the contact name of each geom's body: the body's name, "floor" for the world's planes, else "world"."""
+    names = [mj.mj_id2name(model, mj.mjtObj.mjOBJ_BODY, int(model.geom_bodyid[g])) or "world"
+             for g in range(model.ngeom)]
+    return ["floor" if n == "world" and model.geom_type[g] == mj.mjtGeom.mjGEOM_PLANE else n
+            for g, n in enumerate(names)]
+
+
+def contact_list(mj: Any, model: Any, data: Any, names: list[str]) -> list[Contact]:
+    """Return all active contacts of ``data`` as Contacts between the bodies named per geom in ``names``, with the
+    normal force ``mj_contactForce`` gives."""
+    if data.ncon == 0:
+        return []
+    con = data.contact
+    force = contact_normal_forces(data.efc_force, con.efc_address, con.dim,
+                                  model.opt.cone == mj.mjtCone.mjCONE_PYRAMIDAL)
+    rows = zip(con.geom1.tolist(), con.geom2.tolist(), con.pos.tolist(), force.tolist(), strict=True)
+    return [Contact(names[a], names[b], (p[0], p[1], p[2]), f) for a, b, p, f in rows]
+
+
+class TouchIndex:
+    """Which bodies touch a given body, from the contact geom pairs alone (no forces, no Contact objects): the
+    per-step grasp checks of the tasks need only that."""
+
+    def __init__(self, names: list[str]):
+        self._names = names
+        self._masks: dict[str, np.ndarray] = {}
+
+    def _mask(self, body: str) -> np.ndarray:
+        mask = self._masks.get(body)
+        if mask is None:
+            mask = np.array([n.startswith(body) if body.endswith("/") else n == body for n in self._names])
+            self._masks[body] = mask
+        return mask
+
+    def touching(self, data: Any, body: str) -> set[str]:
+        """Return the names of the bodies in contact with ``body`` (a name ending in "/": any body it starts)."""
+        if data.ncon == 0:
+            return set()
+        con = data.contact
+        g1, g2 = con.geom1, con.geom2
+        mask = self._mask(body)
+        a, b = mask[g1], mask[g2]
+        if not (a.any() or b.any()):
+            return set()
+        names = self._names
+        return {names[g] for g in np.concatenate([g2[a], g1[b]]).tolist()}

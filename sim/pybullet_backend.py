@@ -17,6 +17,7 @@ from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
+from sim.pybullet_contacts import contact_list, touching
 from sim.pybullet_joints import PybulletJointsMixin
 from sim.pybullet_params import PybulletParamsMixin
 from sim.pybullet_textures import floor_visual
@@ -325,13 +326,11 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def contacts(self) -> list[Contact]:
         """Return active contacts between named bodies."""
-        out: list[Contact] = []
-        for cp in self.client.getContactPoints():
-            a = self._names.get((cp[1], cp[3]), f"<{cp[1]}:{cp[3]}>")
-            b = self._names.get((cp[2], cp[4]), f"<{cp[2]}:{cp[4]}>")
-            pos = (float(cp[5][0]), float(cp[5][1]), float(cp[5][2]))
-            out.append(Contact(a, b, pos, float(cp[9])))
-        return out
+        return contact_list(self.client, self._names)
+
+    def touching(self, body: str) -> set[str]:
+        """Return the names of the bodies in contact with ``body`` (see ``Backend.touching``)."""
+        return touching(self.client, self._names, self._bodies, body)
 
     def instance_of(self) -> dict[tuple[int, int], int]:
         """Return {(body uid, link index): instance id} for segmentation."""

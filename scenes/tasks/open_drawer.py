@@ -102,10 +102,7 @@ class OpenDrawerTask:
         return np.concatenate([hp, hq, hp - ep, self.opening(backend)]).astype(np.float32)
 
     def _grasped(self, backend: Backend) -> bool:
-        prefix = f"{self.cabinet}/"
-        touching = {c.body_a if c.body_b.startswith(prefix) else c.body_b for c in backend.contacts()
-                    if c.body_a.startswith(prefix) or c.body_b.startswith(prefix)}
-        return set(FINGERS) <= touching
+        return set(FINGERS) <= backend.touching(f"{self.cabinet}/")  # its links, not its fixed base
 
     def success(self, backend: Backend) -> bool:
         """Return whether the drawer is open by at least ``open_threshold``."""

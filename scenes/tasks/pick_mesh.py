@@ -127,8 +127,7 @@ class PickMeshTask:
         return np.concatenate([tp, tq, bp, tp - ep, *others]).astype(np.float32)
 
     def _touching_fingers(self, backend: Backend) -> set[str]:
-        return {c.body_a if c.body_b == self.target else c.body_b for c in backend.contacts()
-                if self.target in (c.body_a, c.body_b)} & FINGERS
+        return backend.touching(self.target) & FINGERS
 
     def success(self, backend: Backend) -> bool:
         """Return True once the target rests in the bin (inside its footprint, below its rim, moved less than

@@ -87,9 +87,7 @@ class PickPlaceTask:
         return np.concatenate([cp, cq, tp, cp - ep]).astype(np.float32)
 
     def _grasped(self, backend: Backend) -> bool:
-        touching = {c.body_a if c.body_b == self.cube else c.body_b for c in backend.contacts()
-                    if self.cube in (c.body_a, c.body_b)}
-        return {"panda_leftfinger", "panda_rightfinger"} <= touching
+        return {"panda_leftfinger", "panda_rightfinger"} <= backend.touching(self.cube)
 
     def success(self, backend: Backend) -> bool:
         """Return whether the cube centre is within the threshold of the target."""

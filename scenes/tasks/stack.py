@@ -102,8 +102,7 @@ class StackTask:
         return np.concatenate([ap, aq, bp, bq, ap - ep]).astype(np.float32)
 
     def _touching_a(self, backend: Backend) -> set[str]:
-        return {c.body_a if c.body_b == self.a else c.body_b for c in backend.contacts()
-                if self.a in (c.body_a, c.body_b)}
+        return backend.touching(self.a)
 
     def success(self, backend: Backend) -> bool:
         """Return whether cube_a rests on cube_b, released by the robot."""

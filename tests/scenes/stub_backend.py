@@ -36,5 +36,8 @@ class StubBackend:
     def contacts(self) -> list:
         return []
 
+    def touching(self, body: str) -> set[str]:
+        return set()
+
     def joint_positions(self) -> np.ndarray:
         return np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785398, 0.04, 0.04])
