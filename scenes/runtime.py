@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from scenes.spec import SceneSpec
+from scenes.step_reads import StepReads
 from scenes.tasks import make_task
 from scenes.tasks.base import robot_obs
 from sim.backend import Backend, make_backend
@@ -54,10 +56,12 @@ class Simulation:
         self.t = 0
         return self.observe()
 
-    def observe(self) -> dict[str, np.ndarray]:
-        """Return the low-dim observation dict (robomimic key names, float32)."""
-        obs = robot_obs(self.backend)
-        obs["object"] = self.task.object_obs(self.backend)
+    def observe(self, reads: Backend | None = None) -> dict[str, np.ndarray]:
+        """Return the low-dim observation dict (robomimic key names, float32), read from ``reads`` (a
+        ``StepReads`` of this step) or the backend."""
+        backend = self.backend if reads is None else reads
+        obs = robot_obs(backend)
+        obs["object"] = self.task.object_obs(backend)
         return obs
 
     def step(self, action: np.ndarray) -> StepResult:
@@ -69,11 +73,12 @@ class Simulation:
             self.backend.step(self.substeps)
         except PhysicsError as exc:
             return StepResult({}, 0.0, True, False, step_info(False, str(exc)))
-        obs = self.observe()
+        reads = cast(Backend, StepReads(self.backend))  # observation, success and reward share the engine reads
+        obs = self.observe(reads)
         if not np.isfinite(np.concatenate([v.ravel() for v in obs.values()])).all():  # one check, not one per key
             return StepResult({}, 0.0, True, False, step_info(False, "non-finite observation"))
-        success = self.task.success(self.backend)
-        reward = self.task.reward(self.backend)
+        success = self.task.success(reads)
+        reward = self.task.reward(reads)
         truncated = self.t >= self.spec.task.horizon and not success
         return StepResult(obs, reward, success, truncated, step_info(success, ""))
 

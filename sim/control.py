@@ -23,7 +23,7 @@ FINGER_OPEN = 0.04
 
 def gripper_to_finger(g: float) -> float:
     """Return the per-finger opening (m) for gripper command ``g`` in [-1, 1]."""
-    return FINGER_OPEN * (1.0 - float(np.clip(g, -1.0, 1.0))) / 2.0
+    return FINGER_OPEN * (1.0 - min(max(float(g), -1.0), 1.0)) / 2.0
 
 
 class Controller:
@@ -53,11 +53,12 @@ class Controller:
 
     def targets(self, action: np.ndarray) -> tuple[np.ndarray, float]:
         """Return (7 arm joint targets, finger opening) for one action; updates the internal target."""
-        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0)
+        a = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0)  # np.clip costs 3x more here
         if a.shape != (self.action_dim,):
             raise ValueError(f"action must have shape ({self.action_dim},) for mode {self.cfg.mode}, got {a.shape}")
         if self.cfg.mode == "ee_delta":
-            self.pos_target = np.clip(self.pos_target + a[:3] * self.cfg.max_pos_delta, self.low, self.high)
+            self.pos_target = np.minimum(np.maximum(self.pos_target + a[:3] * self.cfg.max_pos_delta, self.low),
+                                         self.high)
             self.yaw_target = float(self.yaw_target + a[3] * self.cfg.max_yaw_delta)
             R = down_rotation(self.yaw_target)
             self.q_target = self.kin.ik(self.pos_target, R, self.q_target, q_rest=self.q_rest)

@@ -7,6 +7,7 @@ targets on MuJoCo and PyBullet for the same action sequence.
 from __future__ import annotations
 
 import functools
+import math
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +98,14 @@ def _kinematic_model(chain: tuple[ChainJoint, ...], T_base: np.ndarray) -> Any:
     return ms.compile()
 
 
+def _ik_buffers() -> tuple[np.ndarray, ...]:
+    """Return the IK's scratch arrays: J (6x7), A (6x6), two solutions, the pose error with its position and
+    rotation halves (views), the projected pull, the joint step and A's diagonal (a strided view)."""
+    J, L, y, err = np.zeros((6, 7)), np.zeros((6, 6)), np.zeros((2, 6)), np.zeros(6)
+    return J, L, y[0], y[1], err, err[:3], err[3:], np.zeros(6), np.zeros(7), np.einsum("ii->i", L)
+
+
+STALL = 0.99  # an iteration that leaves more than this share of the squared pose error is the IK's last
 QUADRATIC_ZONE = 1e-3  # m: a pose error below this (and 10x it in rad) needs one more Gauss-Newton step at most
 
 
@@ -122,10 +131,8 @@ class PandaKinematics:
         self.model = _kinematic_model(self.chain, self.T_base)
         self.data = mujoco.MjData(self.model)
         self._jac = np.zeros((6, 7))
-        self._lam_eye = np.eye(6)
         self._quat = np.zeros((4, 4))  # scratch: target, current, conjugate, error quaternions
-        self._chol = np.zeros((6, 6))
-        self._y = np.zeros((2, 6))
+        self._buffers = _ik_buffers()
 
     def _forward(self, q: np.ndarray) -> None:
         self.data.qpos[:] = q
@@ -165,46 +172,62 @@ class PandaKinematics:
         The first iteration also moves ``posture_gain`` of the way toward ``q_rest`` inside the null space of
         the task (keeps the elbow away from its limits); the next ones are damped Gauss-Newton steps on the
         pose error alone, until it is below ``tol`` metres and ``10 tol`` radians (2-3 iterations for one
-        control step's motion). Each step: dq = J^T A^-1 e + (I - J^T A^-1 J) p with A = J J^T + damping^2 I,
-        one solve with two right-hand sides.
+        control step's motion) or, for a target out of reach, until an iteration shrinks the squared error
+        (m^2 + rad^2) by less than 1 % (``STALL``; 4-6 iterations where 30 used to run). Each step:
+        dq = J^T A^-1 e + (I - J^T A^-1 J) p with A = J J^T + damping^2 I, one solve with two right-hand sides.
         """
-        mj, d = self._mj, self.data
+        mj, m, d = self._mj, self.model, self.data
         lower, upper = self.lower, self.upper
         q = np.minimum(np.maximum(np.asarray(q_init, float), lower), upper)
-        rest = q if q_rest is None else np.asarray(q_rest, float)
+        pull = posture_gain * ((q if q_rest is None else np.asarray(q_rest, float)) - q)
+        use_pull = bool(pull.any())
         qt, qc, qi, qe = self._quat
         mj.mju_mat2Quat(qt, np.ascontiguousarray(target_rot, dtype=float).ravel())
-        lam_eye = self._lam_eye * (damping * damping)
-        err, pull_task = np.zeros(6), np.zeros(6)
-        pull = posture_gain * (rest - q)
-        J, L, y = self._jac, self._chol, self._y
-        last = False
+        lam = damping * damping
+        target = np.ascontiguousarray(target_pos, dtype=float)
+        # preallocated views: every numpy or mju call on a fresh slice costs as much as the arithmetic here
+        J, L, y0, y1, err, err_p, err_r, pull_task, dq, diag = self._buffers
+        qpos, site_pos, site_mat = d.qpos, d.site_xpos[0], d.site_xmat[0]
+        tol_p, tol_r, merit = tol * tol, 100 * tol * tol, np.inf
+        zone_p, zone_r = QUADRATIC_ZONE**2, (10 * QUADRATIC_ZONE) ** 2
         for _ in range(iters):
-            self._forward(q)
-            err[:3] = target_pos - d.site_xpos[0]
-            mj.mju_mat2Quat(qc, d.site_xmat[0])
+            qpos[:] = q
+            mj.mj_kinematics(m, d)
+            mj.mju_sub3(err_p, target, site_pos)
+            mj.mju_mat2Quat(qc, site_mat)
             mj.mju_negQuat(qi, qc)
             mj.mju_mulQuat(qe, qt, qi)
-            mj.mju_quat2Vel(err[3:], qe, 1.0)  # rotation vector of target_rot @ R^T, in the world frame
-            pos_sq, rot_sq = err[:3] @ err[:3], err[3:] @ err[3:]
-            if not pull.any():
-                if pos_sq < tol * tol and rot_sq < 100 * tol * tol:
+            mj.mju_quat2Vel(err_r, qe, 1.0)  # rotation vector of target_rot @ R^T, in the world frame
+            last = False
+            if not use_pull:
+                pos_sq, rot_sq = mj.mju_dot3(err_p, err_p), mj.mju_dot3(err_r, err_r)
+                if pos_sq < tol_p and rot_sq < tol_r:
                     break
+                if pos_sq + rot_sq > STALL * merit:  # out of reach: the error has stopped shrinking
+                    break
+                merit = pos_sq + rot_sq
                 # Gauss-Newton converges quadratically: from an error this small one more step ends far below
                 # tol (|e| ~ 1e-3 m -> ~1e-6 m), so it is the last, without another FK to confirm it.
-                last = bool(pos_sq < QUADRATIC_ZONE**2 and rot_sq < (10 * QUADRATIC_ZONE) ** 2)
-            mj.mj_comPos(self.model, d)
-            mj.mj_jacSite(self.model, d, J[:3], J[3:], 0)
-            np.add(J @ J.T, lam_eye, out=L)
+                last = pos_sq < zone_p and rot_sq < zone_r
+            mj.mj_comPos(m, d)
+            mj.mj_jacSite(m, d, J[:3], J[3:], 0)
+            mj.mju_mulMatMatT(L, J, J)  # A = J J^T + damping^2 I, factored in place
+            diag += lam
             mj.mju_cholFactor(L, 0.0)
-            mj.mju_cholSolve(y[0], L, err)
-            if pull.any():  # the posture pull, projected out of the task (first iteration only)
-                np.matmul(J, pull, out=pull_task)
-                mj.mju_cholSolve(y[1], L, pull_task)
-                q = np.minimum(np.maximum(q + J.T @ (y[0] - y[1]) + pull, lower), upper)
-                pull = np.zeros(7)
+            mj.mju_cholSolve(y0, L, err)
+            if use_pull:  # the posture pull, projected out of the task (first iteration only)
+                mj.mju_mulMatVec(pull_task, J, pull)
+                mj.mju_cholSolve(y1, L, pull_task)
+                y0 -= y1
+                mj.mju_mulMatTVec(dq, J, y0)
+                q += dq
+                q += pull
+                use_pull = False
             else:
-                q = np.minimum(np.maximum(q + J.T @ y[0], lower), upper)
+                mj.mju_mulMatTVec(dq, J, y0)
+                q += dq
+            np.maximum(q, lower, out=q)
+            np.minimum(q, upper, out=q)
             if last:
                 break
         return q
@@ -212,7 +235,7 @@ class PandaKinematics:
 
 def down_rotation(yaw: float) -> np.ndarray:
     """Return the tool rotation pointing straight down (tool z = -world z) with the given yaw."""
-    c, s = np.cos(yaw), np.sin(yaw)
+    c, s = math.cos(yaw), math.sin(yaw)
     return np.array([[c, s, 0.0], [s, -c, 0.0], [0.0, 0.0, -1.0]])
 
 

@@ -50,24 +50,23 @@ class TouchIndex:
 
     def __init__(self, names: list[str]):
         self._names = names
-        self._masks: dict[str, np.ndarray] = {}
+        self._geoms: dict[str, frozenset[int]] = {}
 
-    def _mask(self, body: str) -> np.ndarray:
-        mask = self._masks.get(body)
-        if mask is None:
-            mask = np.array([n.startswith(body) if body.endswith("/") else n == body for n in self._names])
-            self._masks[body] = mask
-        return mask
+    def _geoms_of(self, body: str) -> frozenset[int]:
+        geoms = self._geoms.get(body)
+        if geoms is None:
+            geoms = self._geoms[body] = frozenset(
+                g for g, n in enumerate(self._names) if (n.startswith(body) if body.endswith("/") else n == body))
+        return geoms
 
     def touching(self, data: Any, body: str) -> set[str]:
         """Return the names of the bodies in contact with ``body`` (a name ending in "/": any body it starts)."""
         if data.ncon == 0:
             return set()
-        con = data.contact
-        g1, g2 = con.geom1, con.geom2
-        mask = self._mask(body)
-        a, b = mask[g1], mask[g2]
-        if not (a.any() or b.any()):
-            return set()
-        names = self._names
-        return {names[g] for g in np.concatenate([g2[a], g1[b]]).tolist()}
+        mine, names, out = self._geoms_of(body), self._names, set()
+        for a, b in data.contact.geom.tolist():  # a few dozen contacts at most: a plain loop beats numpy here
+            if a in mine:
+                out.add(names[b])
+            if b in mine:
+                out.add(names[a])
+        return out

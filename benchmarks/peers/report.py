@@ -27,10 +27,14 @@ class CaseInfo:
 
 CASES = [
     CaseInfo("mj_state", "robosynth", "MuJoCo state", "robosynth PickPlace-v0 `env.step`"),
-    CaseInfo("mj_bare", "robosynth", "MuJoCo state", "bare `mj_step` x substeps on robosynth's model (ceiling)"),
+    CaseInfo("mj_bare", "robosynth", "MuJoCo state", "bare `mj_step` x substeps on robosynth's model, robot at rest"),
+    CaseInfo("mj_bare_motion", "robosynth", "MuJoCo state",
+             "bare `mj_step` x substeps on robosynth's model, the same motion replayed (ceiling)"),
     CaseInfo("lift_state", "robosuite", "MuJoCo state", "robosuite Lift (Panda, no cameras) `env.step`"),
     CaseInfo("fetch_state", "gymnasium-robotics", "MuJoCo state", "gymnasium-robotics FetchPickAndPlace `env.step`"),
     CaseInfo("pb_state", "robosynth", "PyBullet state", "robosynth PickPlace-v0 `env.step`"),
+    CaseInfo("pb_bare_motion", "robosynth", "PyBullet state",
+             "bare motor targets + `stepSimulation` x substeps, the same motion replayed (ceiling)"),
     CaseInfo("panda_state", "panda-gym", "PyBullet state", "panda-gym PandaPickAndPlace-v3 `env.step`"),
     CaseInfo("mj_rgbd_fast", "robosynth", "MuJoCo 128x128 camera", "robosynth `rgbd`, quality fast"),
     CaseInfo("mj_rgbd_default", "robosynth", "MuJoCo 128x128 camera", "robosynth `rgbd`, quality default"),
@@ -41,8 +45,9 @@ CASES = [
     CaseInfo("panda_cam", "panda-gym", "PyBullet 128x128 camera", "panda-gym `step` + `render()` (TinyRenderer)"),
 ]
 INFO = {c.name: c for c in CASES}
-PAIRS = [("mj_state", "mj_bare"), ("mj_state", "lift_state"), ("mj_state", "fetch_state"),
-         ("pb_state", "panda_state"), ("mj_rgbd_fast", "lift_cam"), ("mj_rgbd_fast", "fetch_cam"),
+PAIRS = [("mj_state", "mj_bare"), ("mj_state", "mj_bare_motion"), ("mj_state", "lift_state"),
+         ("mj_state", "fetch_state"), ("pb_state", "pb_bare_motion"), ("pb_state", "panda_state"),
+         ("pb_bare_motion", "panda_state"), ("mj_rgbd_fast", "lift_cam"), ("mj_rgbd_fast", "fetch_cam"),
          ("mj_rgbd_default", "lift_cam"), ("mj_rgbd_default", "fetch_cam"), ("mj_rgbdseg_fast", "lift_cam"),
          ("pb_rgbd", "panda_cam")]
 

@@ -5,7 +5,14 @@
 Cases (all ``robosynth/PickPlace-v0`` through ``gym.make``, uniform random actions):
 
 - ``mj_state`` / ``pb_state``: MuJoCo / PyBullet, ``obs_mode="state"``.
-- ``mj_bare``: the ceiling, only ``substeps`` x ``mujoco.mj_step`` on the env's own model and data per step.
+- ``mj_bare``: only ``substeps`` x ``mujoco.mj_step`` on the env's own model and data per step, the robot holding
+  still (what the engine costs when nothing moves).
+- ``mj_bare_motion`` / ``pb_bare_motion``: the ceiling for the same work: ``REPLAY_EPISODES`` episodes of the env
+  under uniform random actions are recorded first (untimed: each episode's start state and every step's joint
+  targets), then replayed with only the engine's calls per step (MuJoCo: write ``data.ctrl``, ``mj_step`` x
+  substeps; PyBullet: the two motor-target calls, ``stepSimulation`` x substeps), resetting to the recorded start
+  state between episodes like the env case resets. The replay repeats the recorded motion exactly (the child
+  checks the final joint positions of the first episode and reports it as ``replay_exact``).
 - ``mj_rgbd_fast`` / ``mj_rgbd_default`` / ``pb_rgbd``: ``obs_mode="rgbd"`` (RGB + depth), the agentview camera
   at 128x128, MuJoCo quality ``fast`` / ``default``; ``mj_rgbdseg_fast``: ``obs_mode="rgbd_seg"`` (+ instance
   segmentation, what robosuite's camera case renders). The child reports the modalities the env really rendered.
@@ -76,9 +83,113 @@ def bare_case(seed: int) -> Case:
                 dt_source=source, dists=DISTS, notes={"substeps": substeps})
 
 
+REPLAY_EPISODES = 12
+
+
+def _record(env: Any, seed: int, snapshot: Callable[[], Any], targets: Callable[[], Any],
+            joints: Callable[[], Any]) -> list[tuple[Any, list[Any], Any]]:
+    """Run ``REPLAY_EPISODES`` episodes of uniform random actions; return (start state, targets per step, final
+    joint positions) for each."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    low, high = env.action_space.low, env.action_space.high
+    env.reset(seed=seed)
+    episodes = []
+    for _ in range(REPLAY_EPISODES):
+        start, steps, ended = snapshot(), [], False
+        while not ended:
+            _, _, terminated, truncated, _ = env.step(rng.uniform(low, high).astype(env.action_space.dtype))
+            steps.append(targets())
+            ended = terminated or truncated
+        episodes.append((start, steps, joints()))
+        env.reset()
+    return episodes
+
+
+def replay_case(episodes: list[tuple[Any, list[Any], Any]], restore: Callable[[Any], None],
+                step_engine: Callable[[Any], None], joints: Callable[[], Any], close: Callable[[], object],
+                control: tuple[float, str], notes: dict[str, Any]) -> Case:
+    """Return a Case replaying ``episodes`` (from :func:`_record`) through ``step_engine`` alone."""
+    import numpy as np
+
+    at = {"episode": -1, "step": 0}
+
+    def reset() -> None:
+        at["episode"], at["step"] = (at["episode"] + 1) % len(episodes), 0
+        restore(episodes[at["episode"]][0])
+
+    def step(_: object) -> bool:
+        steps = episodes[at["episode"]][1]
+        step_engine(steps[at["step"]])
+        at["step"] += 1
+        return at["step"] >= len(steps)
+
+    reset()  # check once, untimed, that the replay reproduces the first recorded episode
+    while not step(None):
+        pass
+    notes.update(replay_exact=bool(np.array_equal(joints(), episodes[0][2])), replay_episodes=len(episodes),
+                 replay_steps=sum(len(e[1]) for e in episodes))
+    at["episode"] = -1
+    return Case(act=lambda: None, step=step, reset=reset, close=close, control_dt=control[0], dt_source=control[1],
+                dists=DISTS, notes=notes)
+
+
+def mj_motion_case(seed: int) -> Case:
+    """Return the MuJoCo replay: per step ``data.ctrl[:] = targets``, ``mj_step`` x substeps."""
+    import mujoco
+
+    env = _make("mujoco", "state")
+    sim = env.unwrapped.sim
+    model, data, substeps = sim.backend.model, sim.backend.data, sim.substeps
+    kind = mujoco.mjtState.mjSTATE_INTEGRATION
+    size = mujoco.mj_stateSize(model, kind)
+
+    def snapshot() -> Any:
+        import numpy as np
+
+        out = np.empty(size)
+        mujoco.mj_getState(model, data, out, kind)
+        return out
+
+    def restore(state: Any) -> None:
+        mujoco.mj_setState(model, data, state, kind)
+        mujoco.mj_forward(model, data)
+
+    def step_engine(ctrl: Any) -> None:
+        data.ctrl[:] = ctrl
+        mujoco.mj_step(model, data, nstep=substeps)
+
+    def joints() -> Any:
+        return data.qpos.copy()
+
+    episodes = _record(env, seed, snapshot, lambda: data.ctrl.copy(), joints)
+    return replay_case(episodes, restore, step_engine, joints, env.close, _control_dt(env), {"substeps": substeps})
+
+
+def pb_motion_case(seed: int) -> Case:
+    """Return the PyBullet replay: per step the motor targets, ``stepSimulation`` x substeps."""
+    env = _make("pybullet", "state")
+    sim = env.unwrapped.sim
+    backend, substeps = sim.backend, sim.substeps
+    step_simulation = backend.client.stepSimulation
+
+    def step_engine(targets: Any) -> None:
+        backend.set_joint_targets(targets[:7], float(targets[7]))
+        for _ in range(substeps):
+            step_simulation()
+
+    episodes = _record(env, seed, backend.get_state, lambda: backend.get_state(exact=False)[1:10].copy(),
+                       backend.joint_positions)
+    return replay_case(episodes, backend.set_state, step_engine, backend.joint_positions, env.close,
+                       _control_dt(env), {"substeps": substeps})
+
+
 CASES: dict[str, Callable[[int], Case]] = {
     "mj_state": env_case("mujoco", "state"),
     "mj_bare": bare_case,
+    "mj_bare_motion": mj_motion_case,
+    "pb_bare_motion": pb_motion_case,
     "pb_state": env_case("pybullet", "state"),
     "mj_rgbd_fast": env_case("mujoco", "rgbd", "fast"),
     "mj_rgbd_default": env_case("mujoco", "rgbd", "default"),

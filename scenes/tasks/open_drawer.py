@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
+from scenes.tasks.base import norm, quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -115,7 +115,7 @@ class OpenDrawerTask:
         hp, _ = backend.body_pose(self.handle)
         ep, _ = backend.body_pose(EE_LINK)
         missing = max(0.0, self.p["open_threshold"] - self.opening(backend)[0])
-        return -float(np.linalg.norm(ep - hp) + missing + (0.0 if self._grasped(backend) else 0.1))
+        return -float(norm(ep - hp) + missing + (0.0 if self._grasped(backend) else 0.1))
 
     def expert(self) -> OpenDrawerExpert:
         """Return a fresh scripted expert."""

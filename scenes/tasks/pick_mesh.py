@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
+from scenes.tasks.base import norm, quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import XY, Length, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -134,7 +134,7 @@ class PickMeshTask:
         ``settle_speed`` in the last control step) and no finger touches it (call once per control step)."""
         tp, _ = backend.body_pose(self.target)
         bp, _ = backend.body_pose(self.bin)
-        moved = np.inf if self._last is None else float(np.linalg.norm(tp - self._last))
+        moved = np.inf if self._last is None else float(norm(tp - self._last))
         self._last = tp
         inside = bool(np.all(np.abs(tp[:2] - bp[:2]) < self.half) and tp[2] < bp[2] + self.p["bin_rim"])
         self._succeeded = inside and moved < self.p["settle_speed"] and not self._touching_fingers(backend)
@@ -148,7 +148,7 @@ class PickMeshTask:
         bp, _ = backend.body_pose(self.bin)
         ep, _ = backend.body_pose(EE_LINK)
         grasp = self._touching_fingers(backend) == FINGERS
-        return -float(np.linalg.norm(ep - (tp + [0, 0, self.p["grasp_height"]])) + np.linalg.norm(tp - bp)
+        return -float(norm(ep - (tp + [0, 0, self.p["grasp_height"]])) + norm(tp - bp)
                       + (0.0 if grasp else 0.1))
 
     def expert(self) -> PickMeshExpert:

@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
+from scenes.tasks.base import norm, quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -93,7 +93,7 @@ class PickPlaceTask:
         """Return whether the cube centre is within the threshold of the target."""
         cp, _ = backend.body_pose(self.cube)
         tp, _ = backend.body_pose(self.target)
-        return bool(np.linalg.norm(cp - tp) < self.p["success_threshold"])
+        return bool(norm(cp - tp) < self.p["success_threshold"])
 
     def reward(self, backend: Backend) -> float:
         """Return -(d(ee, cube) + d(cube, target)) - 0.1 (not grasped) (dense) or 0 / -1 (sparse)."""
@@ -103,7 +103,7 @@ class PickPlaceTask:
         tp, _ = backend.body_pose(self.target)
         ep, _ = backend.body_pose(EE_LINK)
         missing_grasp = 0.0 if self._grasped(backend) else 0.1
-        return -float(np.linalg.norm(ep - cp) + np.linalg.norm(cp - tp) + missing_grasp)
+        return -float(norm(ep - cp) + norm(cp - tp) + missing_grasp)
 
     def expert(self) -> PickPlaceExpert:
         """Return a fresh scripted expert."""

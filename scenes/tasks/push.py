@@ -16,7 +16,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import reward_type, servo_action, sparse_reward
+from scenes.tasks.base import norm, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -98,7 +98,7 @@ class PushTask:
     def _goal_distance(self, backend: Backend) -> float:
         cp, _ = backend.body_pose(self.cube)
         gp, _ = backend.body_pose(self.goal)
-        return float(np.linalg.norm((cp - gp)[:2]))
+        return float(norm((cp - gp)[:2]))
 
     def success(self, backend: Backend) -> bool:
         """Return whether the cube's xy centre is within the threshold of the goal centre."""
@@ -110,7 +110,7 @@ class PushTask:
             return sparse_reward(self.success(backend))
         cp, _ = backend.body_pose(self.cube)
         ep, _ = backend.body_pose(EE_LINK)
-        return -float(np.linalg.norm(ep - cp) + self._goal_distance(backend))
+        return -float(norm(ep - cp) + self._goal_distance(backend))
 
     def expert(self) -> PushExpert:
         """Return a fresh scripted expert."""

@@ -13,7 +13,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import reward_type, sparse_reward
+from scenes.tasks.base import norm, reward_type, sparse_reward
 from scenes.tasks.params import Length, ObjectName, ObjectNeed, Region3, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -59,7 +59,7 @@ class ReachTask:
     def _distance(self, backend: Backend) -> float:
         tp, _ = backend.body_pose(self.target)
         ep, _ = backend.body_pose(EE_LINK)
-        return float(np.linalg.norm(tp - ep))
+        return float(norm(tp - ep))
 
     def object_obs(self, backend: Backend) -> np.ndarray:
         """Return target pos, target - eef (6,)."""

@@ -20,7 +20,7 @@ import numpy as np
 from pydantic import Field
 
 from scenes.spec import SceneSpec
-from scenes.tasks.base import quat_yaw, reward_type, servo_action, sparse_reward
+from scenes.tasks.base import norm, quat_yaw, reward_type, servo_action, sparse_reward
 from scenes.tasks.params import Length, Number, ObjectName, ObjectNeed, Region2, RewardParams, parse_params
 from scenes.tasks.registry import register_task
 from sim.backend import EE_LINK, Backend
@@ -120,14 +120,14 @@ class StackTask:
             return sparse_reward(self.success(backend))
         ap, _ = backend.body_pose(self.a)
         bp, _ = backend.body_pose(self.b)
-        place = float(np.linalg.norm(ap - bp - np.array([0.0, 0.0, self.dz])))
-        placed = (np.linalg.norm((ap - bp)[:2]) < self.p["xy_threshold"]
+        place = float(norm(ap - bp - np.array([0.0, 0.0, self.dz])))
+        placed = (norm((ap - bp)[:2]) < self.p["xy_threshold"]
                   and abs(ap[2] - bp[2] - self.dz) < self.p["z_tolerance"])
         if placed:
             return -place
         ep, _ = backend.body_pose(EE_LINK)
         missing_grasp = 0.0 if FINGERS <= self._touching_a(backend) else 0.1
-        return -float(np.linalg.norm(ep - ap) + place + missing_grasp)
+        return -float(norm(ep - ap) + place + missing_grasp)
 
     def expert(self) -> StackExpert:
         """Return a fresh scripted expert."""
