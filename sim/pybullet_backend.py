@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scenes.spec import ObjectSpec, SceneSpec
-from sim.assets import pybullet_data_dir, resolve_asset
+from sim.assets import panda_urdf_text, pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
 from sim.pybullet_contacts import contact_list, touching
 from sim.pybullet_joints import PybulletJointsMixin
 from sim.pybullet_params import PybulletParamsMixin
+from sim.pybullet_robot import URDF_JOINTS, folded_robot_urdf, robot_joint_vectors, state_slots
 from sim.pybullet_textures import floor_visual
 from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from sim.backend import Backend
 
 ARM_EFFORT = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
+ARM_FORCES = list(ARM_EFFORT)  # the motor call takes lists; built once
 ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
 
 
@@ -83,7 +85,8 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def _load_robot(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
-        path = pybullet_data_dir() / "franka_panda" / "panda.urdf"
+        folded, self._frames = folded_robot_urdf(panda_urdf_text()[0])  # frame-only links folded (sim.pybullet_robot)
+        path = folded or pybullet_data_dir() / "franka_panda" / "panda.urdf"
         self.robot = c.loadURDF(
             str(path),
             basePosition=list(spec.robot.base.pos),
@@ -101,6 +104,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
             self._names[(self.robot, j)] = link
             self._bodies[link] = (self.robot, j)
             c.setJointMotorControl2(self.robot, j, pb.VELOCITY_CONTROL, force=0.0)
+        self._slots = state_slots(self._joint_index)
         self._arm = [self._joint_index[n] for n in ARM_JOINTS]
         self._fingers = [self._joint_index[n] for n in FINGER_JOINTS]
         for f in self._fingers:
@@ -192,16 +196,11 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     # -- stepping and state --------------------------------------------------------------------------
     def _apply_motors(self) -> None:
-        c, pb = self.client, self._pb
-        ctrl = self.spec.robot.controller
-        c.setJointMotorControlArray(
-            self.robot, self._arm, pb.POSITION_CONTROL, targetPositions=list(self._targets[:7]),
-            forces=list(ARM_EFFORT), positionGains=[ARM_POSITION_GAIN * self.gain_scale] * 7,
-        )
-        c.setJointMotorControlArray(
-            self.robot, self._fingers, pb.POSITION_CONTROL, targetPositions=list(self._targets[7:9]),
-            forces=[ctrl.gripper_force] * 2,
-        )
+        c, pb, targets = self.client, self._pb, self._targets.tolist()
+        c.setJointMotorControlArray(self.robot, self._arm, pb.POSITION_CONTROL, targetPositions=targets[:7],
+                                    forces=ARM_FORCES, positionGains=[ARM_POSITION_GAIN * self.gain_scale] * 7)
+        c.setJointMotorControlArray(self.robot, self._fingers, pb.POSITION_CONTROL, targetPositions=targets[7:9],
+                                    forces=[self.spec.robot.controller.gripper_force] * 2)
 
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError if the state becomes NaN/inf."""
@@ -226,8 +225,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
             p, o = c.getBasePositionAndOrientation(u)
             v, w = c.getBaseVelocity(u)
             parts += [np.asarray(p), quat_xyzw_to_wxyz(o), np.asarray(v), np.asarray(w)]
-        js = c.getJointStates(self.robot, list(range(c.getNumJoints(self.robot))))
-        parts += [np.array([s[0] for s in js]), np.array([s[1] for s in js]), *self._object_joint_vector()]
+        parts += [*robot_joint_vectors(c, self.robot, self._slots), *self._object_joint_vector()]
         state = np.concatenate(parts).astype(np.float64)
         if exact:
             self._remember(state)
@@ -253,7 +251,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         c = self.client
         self._fresh = False
         state = np.asarray(state, dtype=np.float64)
-        nj = c.getNumJoints(self.robot)
+        nj = len(URDF_JOINTS)
         expect = 10 + 13 * len(self._movable) + 2 * nj + 2 * self._object_joint_count()
         if state.shape != (expect,):
             raise ValueError(f"pybullet state has size {expect}, got {state.shape}")
@@ -271,16 +269,21 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
             c.resetBaseVelocity(u, list(v), list(w))
             k += 13
         qs, vs = state[k : k + nj], state[k + nj : k + 2 * nj]
-        for j in range(nj):
-            c.resetJointState(self.robot, j, float(qs[j]), float(vs[j]))
+        for slot, j in self._slots:
+            c.resetJointState(self.robot, j, float(qs[slot]), float(vs[slot]))
         self._set_object_joint_vector(state[k + 2 * nj :])
         self._apply_motors()
 
     # -- queries -----------------------------------------------------------------------------------
     def body_pose(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """Return (pos, quat wxyz) of a body or robot link frame in the world."""
-        uid, link = self._bodies[name]
         c = self.client
+        frame = self._frames.get(name)
+        if frame is not None:  # a folded frame-only link: its parent's frame and the fixed offset
+            pos, quat = self.body_pose(frame.parent)
+            p, o = c.multiplyTransforms(pos.tolist(), quat_wxyz_to_xyzw(quat), frame.pos, frame.quat_xyzw)
+            return np.asarray(p, float), quat_xyzw_to_wxyz(o)
+        uid, link = self._bodies[name]
         if link == -1:
             p, o = self._base_to_link_frame(uid, *c.getBasePositionAndOrientation(uid))
             if uid == self.robot:
@@ -356,7 +359,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         return WorldInfo(
             backend=self.name,
             engine_version=self.engine_version,
-            bodies=tuple(n for n in self._bodies if n != "floor"),
+            bodies=tuple(n for n in self._bodies if n != "floor") + tuple(self._frames),
             joints=ARM_JOINTS + FINGER_JOINTS + free,
             actuators=tuple(f"act_{n}" for n in ARM_JOINTS + FINGER_JOINTS),
             cameras=tuple(cam.name for cam in self.spec.cameras),
