@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scenes.spec import ObjectSpec, SceneSpec
-from sim.assets import pybullet_data_dir, resolve_asset
+from sim.assets import resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
 from sim.pybullet_joints import PybulletJointsMixin
+from sim.pybullet_lod import panda_urdf
 from sim.pybullet_params import PybulletParamsMixin
 from sim.pybullet_textures import floor_visual
 from sim.segmentation import Instance, instance_table
@@ -46,12 +47,13 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     # -- build -----------------------------------------------------------------------------------
     def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> None:
-        """Create a fresh client and load the scene into it (``visual_detail`` is not used: TinyRenderer draws
-        the full meshes, whose materials a decimated OBJ would lose)."""
+        """Create a fresh client and load the scene into it (``visual_detail`` <= ``sim.pybullet_lod.MAX_DETAIL``:
+        the robot's visual meshes decimated with their colours baked, ``sim.pybullet_lod``; physics unchanged)."""
         self.close()
         self._pb, self.client = new_client()
         self.spec = spec
         self._scene_dir = scene_dir
+        self._robot_urdf = panda_urdf(visual_detail)
         self._populate()
 
     def _populate(self) -> None:
@@ -82,9 +84,8 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def _load_robot(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
-        path = pybullet_data_dir() / "franka_panda" / "panda.urdf"
         self.robot = c.loadURDF(
-            str(path),
+            str(self._robot_urdf),
             basePosition=list(spec.robot.base.pos),
             baseOrientation=quat_wxyz_to_xyzw(spec.robot.base.quat),
             useFixedBase=True,
