@@ -13,7 +13,7 @@ the texture coordinates and with them the colours. Here each visual OBJ is
    OBJ's own normal at the nearest original vertex (the one closest to the new face's normal), and written as one
    OBJ whose faces all sample a tiny palette PNG (one full-height stripe per group).
 
-At the ``fast`` preset's 10 % the Panda's visual triangles drop from 101,735 to about 15,000 and a 128x128
+At the ``fast`` preset's 10 % the eight visual OBJs drop from 101,735 to 15,337 triangles and a 128x128
 TinyRenderer frame of the pick_place scene from about 18 ms to 7 ms.
 
 :func:`panda_urdf` returns a copy of ``panda.urdf`` whose ``<visual>`` meshes point at those OBJs; every other
@@ -116,9 +116,8 @@ def parse_textured_obj(data: bytes) -> TexturedMesh:
 
 
 def _rows(index: list[list[int]]) -> np.ndarray:
-    """Return (M, 3) int64 indices with -1 (absent) mapped to the trailing default row."""
-    out = np.asarray(index, np.int64).reshape(-1, 3)
-    return np.where(out < 0, -1, out)
+    """Return (M, 3) int64 indices; -1 (absent) selects the trailing default row of uvs / normals."""
+    return np.asarray(index, np.int64).reshape(-1, 3)
 
 
 def _index(token: bytes, count: int) -> int:
@@ -246,7 +245,7 @@ def lod_obj(data: bytes, texture: np.ndarray, fraction: float, stem: str) -> tup
         lines += [f"vn {x:.5f} {y:.5f} {z:.5f}" for x, y, z in normals.reshape(-1, 3)]
         vi = tris + n_v + 1
         ni = np.arange(3 * len(tris)).reshape(-1, 3) + n_vn + 1
-        lines += [f"f {a}/{t}/{na} {b}/{t}/{nb} {c}/{t}/{nc}" for (a, b, c), (na, nb, nc) in zip(vi, ni)]
+        lines += [f"f {a}/{t}/{na} {b}/{t}/{nb} {c}/{t}/{nc}" for (a, b, c), (na, nb, nc) in zip(vi, ni, strict=True)]
         n_v += len(pts)
         n_vn += 3 * len(tris)
     obj = ("\n".join(lines) + "\n").encode()
@@ -282,9 +281,9 @@ _VISUAL = re.compile(rb"<visual>.*?</visual>", re.S)
 
 
 def panda_urdf(visual_detail: float) -> Path:
-    """Return the Panda URDF to load: pybullet_data's own, or above ``MAX_DETAIL``'s threshold the cached copy
-    whose visual meshes are decimated to ``visual_detail`` (built on first use; the full URDF when the cache
-    cannot be written)."""
+    """Return the Panda URDF to load: pybullet_data's own, or for ``visual_detail`` <= ``MAX_DETAIL`` the cached
+    copy whose visual meshes are decimated to that fraction (built on first use, about 1 s; pybullet_data's own
+    when the cache cannot be written)."""
     from sim.assets import pybullet_data_dir
 
     root = pybullet_data_dir() / "franka_panda"
@@ -339,6 +338,7 @@ def _rewrite_urdf(urdf: bytes, root: Path, folder: Path, decimated: set[str]) ->
 
 
 def _path(m: re.Match[bytes], folder: Path, decimated: set[str]) -> bytes:
+    """Return a visual mesh's filename attribute pointing into ``folder`` when that mesh was decimated."""
     rel = m.group(1).decode()
     if rel in decimated:
         return b'filename="' + str(folder / Path(rel).name).encode() + b'"'
