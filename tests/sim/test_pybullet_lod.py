@@ -1,8 +1,8 @@
 """PyBullet level of detail: the ``fast`` preset draws decimated, colour-baked Panda visuals; physics is identical.
 
-Tolerances measured on the pick_place scene, a 128x128 camera framing the whole arm (see docs/sensors.md): mean
-absolute RGB difference over the robot's pixels 4.7 (shading of the coarser surfaces; the colours are baked from
-the same atlas), robot-mask IoU 0.987.
+Tolerances measured on the pick_place scene, a 128x128 camera framing the whole arm, three frames (see
+docs/sensors.md): mean absolute RGB difference over the robot's pixels 4.5-4.8 (the shading of coarser surfaces;
+the colours are baked from the same atlas), robot-mask IoU 0.988-0.992, mean robot colour within 0.6.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from scenes.runtime import Simulation
 from sim import pybullet_lod
 from sim.assets import pybullet_data_dir
 
-RGB_TOLERANCE = 8.0  # mean |RGB difference| over robot pixels (measured 4.7)
-IOU_TOLERANCE = 0.97  # robot mask IoU (measured 0.987)
+RGB_TOLERANCE = 8.0  # mean |RGB difference| over robot pixels (measured 4.5-4.8)
+IOU_TOLERANCE = 0.97  # robot mask IoU (measured 0.988-0.992)
 
 
 @pytest.fixture(scope="module")
