@@ -308,7 +308,8 @@ def _cached_urdf(root: Path, urdf: bytes, fraction: float) -> Path:
     digest.update(f"|{fraction!r}|{MIN_FACES}|{MIN_GROUP_FACES}|{GRIPPER_MESHES}|{LOD_VERSION}".encode())
     folder = cache_dir() / "pybullet" / digest.hexdigest()
     target = folder / "panda.urdf"
-    if target.is_file():
+    files = [folder / f"{Path(rel).stem}{ext}" for rel in meshes for ext in (".obj", ".mtl", ".png")]
+    if target.is_file() and all(f.is_file() for f in files):  # the URDF is written last; a deleted mesh rebuilds
         return target
     folder.mkdir(parents=True, exist_ok=True)
     texture = _texture(visual_dir / "colors.png")
