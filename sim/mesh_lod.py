@@ -71,8 +71,9 @@ def decimate_arrays(vertices: np.ndarray, faces: np.ndarray, fraction: float,
     ``preserve_border`` keeps the vertices of open edges in place); the input itself when nothing would be left."""
     import fast_simplification
 
+    border = {"preserve_border": True} if preserve_border else {}  # fast-simplification >= 0.2.0
     points, tris = fast_simplification.simplify(vertices.astype(np.float32), faces.astype(np.int32),
-                                                target_reduction=1.0 - fraction, preserve_border=preserve_border)
+                                                target_reduction=1.0 - fraction, **border)
     if len(tris) == 0:
         return vertices, faces
     return np.asarray(points, np.float64), np.asarray(tris, np.int64)
