@@ -59,9 +59,9 @@ class Backend(Protocol):
         """Compile ``spec`` into a fresh engine world (replacing any previous one).
 
         Relative asset paths resolve against ``scene_dir`` first (see ``sim.assets``). ``visual_detail``
-        < 1 draws the robot's visual meshes decimated to that fraction of their faces (``sim.mesh_lod``; MuJoCo
-        only so far, PyBullet
-        draws full meshes either way); physics is the same for both.
+        < 1 draws the robot's visual meshes decimated to that fraction of their faces (``sim.mesh_lod`` on
+        MuJoCo; on PyBullet colour-baked, ``sim.pybullet_lod``, and only at ``fast``'s 0.1 or below); physics is
+        the same for both.
         """
 
     def reset(self) -> None:

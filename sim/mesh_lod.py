@@ -58,16 +58,25 @@ def write_obj(vertices: np.ndarray, faces: np.ndarray) -> bytes:
 
 def decimate_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
     """Return the OBJ mesh of ``data`` decimated to about ``fraction`` of its faces (quadric error metric)."""
-    import fast_simplification
-
     vertices, faces = parse_obj(data)
     if len(faces) < MIN_FACES:
         return data
+    points, tris = decimate_arrays(vertices, faces, fraction)
+    return data if tris is faces else write_obj(points, tris)
+
+
+def decimate_arrays(vertices: np.ndarray, faces: np.ndarray, fraction: float,
+                    preserve_border: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Return (vertices, triangles) of a mesh decimated to about ``fraction`` of its faces (quadric error metric;
+    ``preserve_border`` keeps the vertices of open edges in place); the input itself when nothing would be left."""
+    import fast_simplification
+
+    border = {"preserve_border": True} if preserve_border else {}  # fast-simplification >= 0.2.0
     points, tris = fast_simplification.simplify(vertices.astype(np.float32), faces.astype(np.int32),
-                                                target_reduction=1.0 - fraction)
+                                                target_reduction=1.0 - fraction, **border)
     if len(tris) == 0:
-        return data
-    return write_obj(np.asarray(points, np.float64), np.asarray(tris, np.int64))
+        return vertices, faces
+    return np.asarray(points, np.float64), np.asarray(tris, np.int64)
 
 
 @functools.lru_cache(maxsize=64)

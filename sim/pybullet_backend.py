@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scenes.spec import ObjectSpec, SceneSpec
-from sim.assets import panda_urdf_text, pybullet_data_dir, resolve_asset
+from sim.assets import pybullet_data_dir, resolve_asset
 from sim.errors import BackendError, PhysicsError
 from sim.mesh_objects import add_pybullet_mesh
 from sim.pybullet_client import new_client
 from sim.pybullet_contacts import contact_list, touching
 from sim.pybullet_joints import PybulletJointsMixin
+from sim.pybullet_lod import panda_urdf
 from sim.pybullet_params import PybulletParamsMixin
 from sim.pybullet_robot import URDF_JOINTS, folded_robot_urdf, robot_joint_vectors, state_slots
 from sim.pybullet_textures import floor_visual
@@ -49,12 +50,13 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     # -- build -----------------------------------------------------------------------------------
     def build(self, spec: SceneSpec, scene_dir: Path | None = None, visual_detail: float = 1.0) -> None:
-        """Create a fresh client and load the scene into it (``visual_detail`` is not used: TinyRenderer draws
-        the full meshes, whose materials a decimated OBJ would lose)."""
+        """Create a fresh client and load the scene into it (``visual_detail`` <= ``sim.pybullet_lod.MAX_DETAIL``:
+        the robot's visual meshes decimated with their colours baked, ``sim.pybullet_lod``; physics unchanged)."""
         self.close()
         self._pb, self.client = new_client()
         self.spec = spec
         self._scene_dir = scene_dir
+        self._robot_urdf = panda_urdf(visual_detail)
         self._populate()
 
     def _populate(self) -> None:
@@ -85,10 +87,12 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def _load_robot(self, spec: SceneSpec) -> None:
         c, pb = self.client, self._pb
-        folded, self._frames = folded_robot_urdf(panda_urdf_text()[0])  # frame-only links folded (sim.pybullet_robot)
-        path = folded or pybullet_data_dir() / "franka_panda" / "panda.urdf"
+        # pybullet_data's Panda or its LOD copy (sim.pybullet_lod), then frame-only links folded (sim.pybullet_robot)
+        source = self._robot_urdf
+        text = source.read_text().replace("package://", f"{pybullet_data_dir() / 'franka_panda'}/")
+        folded, self._frames = folded_robot_urdf(text)
         self.robot = c.loadURDF(
-            str(path),
+            str(folded or source),
             basePosition=list(spec.robot.base.pos),
             baseOrientation=quat_wxyz_to_xyzw(spec.robot.base.quat),
             useFixedBase=True,

@@ -176,10 +176,12 @@ def main() -> int:
                   "through `gym.make` (its passive checker and order enforcing).",
                   "PyBullet cameras: panda-gym asks for ER_BULLET_HARDWARE_OPENGL with shadows in a DIRECT "
                   "connection, which PyBullet serves with TinyRenderer (RGB, depth and segmentation are always "
-                  "rasterised); robosynth uses TinyRenderer without shadows.",
+                  "rasterised); robosynth uses TinyRenderer without shadows, and without the segmentation mask "
+                  "(ER_NO_SEGMENTATION_MASK) for `rgbd`.",
                   "MuJoCo shadows: the lights of robosuite's table arena and of Fetch cast none, like robosynth's "
-                  "`fast` preset; `default` adds a 1024 shadow map. `fast` also draws decimated robot meshes "
-                  "(sim/mesh_lod.py; physics unchanged) where the peers draw their full meshes.",
+                  "`fast` preset; `default` adds a 1024 shadow map. `fast` also draws decimated robot meshes, on "
+                  "MuJoCo (sim/mesh_lod.py) and on PyBullet (sim/pybullet_lod.py, colours baked from the Panda's "
+                  "texture atlas); physics unchanged; the peers draw their full meshes.",
                   "Modalities in brackets: robosynth `rgbd` renders RGB + depth, `rgbd_seg` adds instance "
                   "segmentation (robosuite's camera obs here: RGB + depth + instance segmentation); Fetch's "
                   "`render()` is RGB only.",
