@@ -10,16 +10,12 @@ import numpy as np
 from sim.backend import Backend
 
 
-def _frozen(array: np.ndarray) -> np.ndarray:
-    array.setflags(write=False)  # shared by every reader of this step: an in-place change would leak to the others
-    return array
-
-
 class StepReads:
     """A read-through view of a backend that remembers ``body_pose`` and ``joint_positions`` for one step.
 
     Build a new one after every change to the world (``Simulation.step`` makes one per control step, after the
-    physics); every other attribute is the backend's own. Remembered arrays are read-only and shared.
+    physics); every other attribute is the backend's own. Each call returns fresh arrays, as the backend's do, so a
+    task (a user's too) may modify what it gets.
     """
 
     def __init__(self, backend: Backend):
@@ -31,15 +27,14 @@ class StepReads:
         """Return the backend's ``body_pose(name)``, read once per step."""
         pose = self._poses.get(name)
         if pose is None:
-            pos, quat = self._backend.body_pose(name)
-            pose = self._poses[name] = (_frozen(pos), _frozen(quat))
-        return pose
+            pose = self._poses[name] = self._backend.body_pose(name)
+        return pose[0].copy(), pose[1].copy()
 
     def joint_positions(self) -> np.ndarray:
         """Return the backend's ``joint_positions()``, read once per step."""
         if self._q is None:
-            self._q = _frozen(self._backend.joint_positions())
-        return self._q
+            self._q = self._backend.joint_positions()
+        return self._q.copy()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
