@@ -6,6 +6,7 @@ inertia taken from the URDF and body damping removed so both engines integrate t
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -111,6 +112,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         self._slots = state_slots(self._joint_index)
         self._arm = [self._joint_index[n] for n in ARM_JOINTS]
         self._fingers = [self._joint_index[n] for n in FINGER_JOINTS]
+        self._robot_joints = self._arm + self._fingers
         for f in self._fingers:
             c.changeDynamics(self.robot, f, lateralFriction=1.0)
         # Couple the fingers (as the real gripper and MuJoCo's equality constraint do) so a grasped object
@@ -209,12 +211,15 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError if the state becomes NaN/inf."""
         self._fresh = False
+        c = self.client
         for _ in range(n):
-            self.client.stepSimulation()
+            c.stepSimulation()
         self.time += n * self.spec.physics.timestep
-        q = self.joint_positions()
-        pos = [self.client.getBasePositionAndOrientation(u)[0] for u in self._movable]
-        if not (np.isfinite(q).all() and np.isfinite(np.asarray(pos, float)).all()):
+        # one float sums every robot joint position and object coordinate: it is NaN/inf iff one of them is (a
+        # finite sum overflows only past 1e308 m, itself a blow-up); cheaper than building arrays to test
+        total = sum(s[0] for s in c.getJointStates(self.robot, self._robot_joints))
+        total += sum(v for u in self._movable for v in c.getBasePositionAndOrientation(u)[0])
+        if not math.isfinite(total):
             raise PhysicsError("pybullet: simulation produced NaN/inf")
 
     def get_state(self, exact: bool = True) -> np.ndarray:
@@ -310,12 +315,12 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def joint_positions(self) -> np.ndarray:
         """Return the 9 robot joint positions."""
-        js = self.client.getJointStates(self.robot, self._arm + self._fingers)
+        js = self.client.getJointStates(self.robot, self._robot_joints)
         return np.array([s[0] for s in js])
 
     def joint_velocities(self) -> np.ndarray:
         """Return the 9 robot joint velocities."""
-        js = self.client.getJointStates(self.robot, self._arm + self._fingers)
+        js = self.client.getJointStates(self.robot, self._robot_joints)
         return np.array([s[1] for s in js])
 
     def set_joint_positions(self, q: Vector) -> None:
