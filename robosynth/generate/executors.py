@@ -12,10 +12,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from robosynth.generate.directory import tmp_dirs
-from robosynth.generate.jobs import Job, finished_result, give_up_episode, run_episode
+from robosynth.generate.jobs import Job, finished_result, give_up_episode, record_episode, run_episode, store_episode
 from robosynth.generate.pool import EpisodePool
 from robosynth.generate.ray_exec import RayOptions, run_ray
 from sim.errors import InputError
@@ -52,6 +53,30 @@ def _die_with_parent(parent_pid: int) -> None:
 RetryFn = Callable[[int, str, int], None]
 
 
+def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
+    """Record the episodes in this process, each written on a writer thread while the next one records.
+
+    At most one write is in flight (two episodes in memory); its summary is yielded once it is on disk, and a
+    write error is raised here, after the writes already finished. On any exit (error, Ctrl-C, the caller
+    stopping early) the write in flight completes first, so a recorded episode is never left half-written.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="robosynth-writer") as writer:
+        pending: Future[dict] | None = None
+        try:
+            for i in indices:
+                t0 = time.perf_counter()
+                res = record_episode(job, i)
+                if pending is not None:
+                    yield pending.result()
+                pending = writer.submit(store_episode, job, out, res, time.perf_counter() - t0)
+            if pending is not None:
+                done, pending = pending, None
+                yield done.result()
+        finally:
+            if pending is not None:
+                wait([pending])
+
+
 def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor: str = "local",
              on_retry: RetryFn | None = None, ray: RayOptions | None = None,
              on_info: Callable[[str], None] | None = None) -> Iterator[dict]:
@@ -68,8 +93,7 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
         yield from run_ray(job, out, indices, workers, ray or RayOptions(), on_retry, on_info)
         return
     if workers == 1 or len(indices) <= 1:
-        for i in indices:
-            yield run_episode(job, out, i)
+        yield from run_in_process(job, out, indices)
         return
     pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
                        on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
