@@ -77,11 +77,29 @@ def busy_seconds() -> float:
     return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def become_subreaper() -> None:
+    """Adopt orphaned descendants (Linux): a child's fork server, and with it its workers' CPU time, outlives it."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def reap_orphans() -> None:
+    """Wait for every adopted descendant, so that its CPU time counts in RUSAGE_CHILDREN."""
+    while True:
+        try:
+            os.wait()
+        except ChildProcessError:
+            return
+
+
 def run_child(cmd: list[str]) -> tuple[float, float, float, str]:
-    """Run ``cmd``; return (wall s, its CPU s with reaped descendants, other processes' load in cores, stdout)."""
+    """Run ``cmd``; return (wall s, CPU s of it and all its descendants, other processes' load in cores, stdout)."""
     k0, busy0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds(), time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO_ROOT, env=child_env(), capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    reap_orphans()
     k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (k1.ru_utime - k0.ru_utime) + (k1.ru_stime - k0.ru_stime)
     if proc.returncode != 0:
@@ -228,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 2:
         ap.error("--episodes must be >= 2 (the start-up split compares with a 1-episode run)")
     root = Path(tempfile.mkdtemp(prefix="bench_generate_rate_"))
+    become_subreaper()
     try:
         res = run_rounds(args, root)
     finally:

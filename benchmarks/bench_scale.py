@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import environment_line, shown_args
+from _common import environment_line, shown_args, tree_cpu_seconds
 
 from robosynth.dataset import build_index, write_episode_file
 from robosynth.generate import GenerateRequest, generate
@@ -74,9 +73,8 @@ def fixed_costs(req: GenerateRequest, root: Path) -> dict[str, float]:
 
 
 def cpu_seconds() -> float:
-    """Return CPU seconds of this process and of its reaped descendants (workers, Ray's processes) so far."""
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + kids.ru_utime + kids.ru_stime
+    """Return CPU seconds of this process and of its descendants (pool workers, the fork server) so far."""
+    return tree_cpu_seconds()
 
 
 def timed_run(req: GenerateRequest, root: Path, executor: str, workers: int) -> dict[str, float]:

@@ -29,25 +29,43 @@ def _pool_init(parent_pid: int) -> None:
 
 
 def _die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent dies; elsewhere a thread polls the parent pid."""
+    """Die when the driver ``parent_pid`` does: Linux SIGKILLs this process when its own parent dies (the driver,
+    or the fork server, which exits when the driver does); elsewhere a thread polls. Exits at once if the driver
+    is already gone."""
+    parent = os.getppid()  # the driver (spawn) or the fork server the driver started
+
+    def gone() -> bool:
+        return os.getppid() != parent or not _alive(parent_pid)
+
     if sys.platform.startswith("linux"):
         try:
             import ctypes
 
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0:  # PR_SET_PDEATHSIG
-                if os.getppid() != parent_pid:  # the parent died before prctl took effect
+                if gone():  # the parent died before prctl took effect
                     os._exit(1)
                 return
         except (OSError, AttributeError):
             pass
 
     def watch() -> None:
-        while os.getppid() == parent_pid:
+        while not gone():
             time.sleep(0.5)
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="robosynth-parent-watch").start()
+
+
+def _alive(pid: int) -> bool:
+    """Return True if process ``pid`` exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 RetryFn = Callable[[int, str, int], None]
@@ -97,5 +115,5 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
         return
     pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
                        on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
-                       recover=lambda index: finished_result(out, index))
+                       recover=lambda index: finished_result(out, index), backend=job.request.backend)
     yield from pool.run(indices)
