@@ -177,13 +177,13 @@ def med(rows: list[dict[str, float]], key: str) -> float:
 
 def paired(a: list[dict[str, float]], b: list[dict[str, float]], key: str = "sps") -> float:
     """Return the median over rounds of a[key] / b[key]."""
-    return statistics.median(x[key] / y[key] for x, y in zip(a, b))
+    return statistics.median(x[key] / y[key] for x, y in zip(a, b, strict=True))
 
 
 def startup_split(res: dict[str, list[dict[str, float]]], episodes: int) -> dict[str, float]:
     """Return the fixed seconds of a W=1 command: total (1-episode wall minus one episode), imports, the rest."""
-    per_episode = [(n["wall"] - o["wall"]) / (episodes - 1) for n, o in zip(res["gen_seg"], res["gen_1"])]
-    fixed = [o["wall"] - p for o, p in zip(res["gen_1"], per_episode)]
+    per_episode = [(n["wall"] - o["wall"]) / (episodes - 1) for n, o in zip(res["gen_seg"], res["gen_1"], strict=True)]
+    fixed = [o["wall"] - p for o, p in zip(res["gen_1"], per_episode, strict=True)]
     imports = med(res["imports"], "wall")
     return {"per_episode": statistics.median(per_episode), "fixed": statistics.median(fixed), "imports": imports,
             "rest": statistics.median(fixed) - imports}

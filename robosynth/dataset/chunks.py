@@ -59,7 +59,7 @@ def write_direct_gzip(g: h5py.Group, rel: str, a: np.ndarray, filters: dict[str,
 def direct_gzip_matches_hdf5(level: int, shuffle: bool) -> bool:
     """Return True if :func:`deflate_frames` gives exactly the chunks HDF5's filters write (checked once)."""
     rng = np.random.default_rng(0)
-    probes = [rng.integers(0, 40, (3, 16, 16, 3), dtype=np.uint8),
+    probes: list[np.ndarray] = [rng.integers(0, 40, (3, 16, 16, 3), dtype=np.uint8),
               (rng.random((3, 16, 16, 1)) * 2.0).astype(np.float32), np.zeros((2, 8, 8, 1), np.int32)]
     filters = {"compression": "gzip", "compression_opts": level, "shuffle": shuffle}
     with h5py.File(io.BytesIO(), "w") as f:

@@ -3,7 +3,6 @@ something (another thread running, an HDF5 file open)."""
 
 from __future__ import annotations
 
-
 EXIT = "from robosynth.cli.process_exit import exit_process, can_exit_fast\n"
 
 
