@@ -155,7 +155,8 @@ def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float]
         f"{fixed['episode']:.2f}, one episode file write {fixed['write']:.3f}, index rebuild per episode file "
         f"{fixed['index_per_file']:.4f}. A W-worker run pays a world build once per worker before its first "
         "episode (in parallel), as a W=1 in-process run does once; 'workers busy' is the share of "
-        "the W workers' wall time spent recording episodes. CPU s/episode (local only: Ray's workers are not this "
+        "the W workers' wall time spent recording and writing episodes (above 100 % at W=1, whose writes overlap "
+        "the next episode on a writer thread). CPU s/episode (local only: Ray's workers are not this "
         "process's children) counts this process and its pool workers, so it does not depend on other load: on W "
         "idle cores, W workers reach W x (CPU s/episode at W=1) / (CPU s/episode at W) of the W=1 speed at best.",
     ]
