@@ -185,6 +185,17 @@ def cores(rows: list[dict[str, float]]) -> str:
     return f"{statistics.median(r['cpu'] / r['wall'] for r in rows):.2f}"
 
 
+def gen_row(name: str, rows: list[dict[str, float]], ref: list[dict[str, float]], ref_name: str) -> list[str]:
+    """Return a generate case's table row, its rate as a ratio to ``ref``'s."""
+    return [name, f"{med(rows, 'sps'):.0f}", f"{med(rows, 'wall'):.2f}", f"{med(rows, 'cpu_ep'):.3f}", cores(rows),
+            f"{paired(rows, ref):.2f}x {ref_name}"]
+
+
+def env_row(name: str, rows: list[dict[str, float]]) -> list[str]:
+    """Return an env case's table row (cores busy: its CPU per timed step x steps/s)."""
+    return [name, f"{med(rows, 'sps'):.0f}", "-", "-", f"{med(rows, 'cpu_step') * med(rows, 'sps'):.2f}", "1.00"]
+
+
 def startup_split(res: dict[str, list[dict[str, float]]], episodes: int) -> dict[str, float]:
     """Return the fixed seconds of a W=1 command: total (1-episode wall minus one episode), imports, the rest."""
     per_episode = [(n["wall"] - o["wall"]) / (episodes - 1) for n, o in zip(res["gen_seg"], res["gen_1"], strict=True)]
@@ -198,16 +209,11 @@ def table(res: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> s
     """Return the results as a markdown section."""
     n = args.episodes
     rows = [
-        ["generate, RGB-D (W=1)", f"{med(res['gen_rgbd'], 'sps'):.0f}", f"{med(res['gen_rgbd'], 'wall'):.2f}",
-         f"{med(res['gen_rgbd'], 'cpu_ep'):.3f}", cores(res['gen_rgbd']), f"{paired(res['gen_rgbd'], res['env_rgbd']):.2f}x env rgbd"],
-        ["generate, RGB-D-seg (W=1)", f"{med(res['gen_seg'], 'sps'):.0f}", f"{med(res['gen_seg'], 'wall'):.2f}",
-         f"{med(res['gen_seg'], 'cpu_ep'):.3f}", cores(res['gen_seg']), f"{paired(res['gen_seg'], res['env_seg']):.2f}x env rgbd_seg"],
-        ["generate, RGB-D-seg, W=2", f"{med(res['gen_seg_w2'], 'sps'):.0f}", f"{med(res['gen_seg_w2'], 'wall'):.2f}",
-         f"{med(res['gen_seg_w2'], 'cpu_ep'):.3f}", cores(res['gen_seg_w2']), f"{paired(res['gen_seg_w2'], res['gen_seg']):.2f}x W=1"],
-        ["env.step, obs_mode=rgbd", f"{med(res['env_rgbd'], 'sps'):.0f}", "-", "-",
-         f"{med(res['env_rgbd'], 'cpu_step') * med(res['env_rgbd'], 'sps'):.2f}", "1.00"],
-        ["env.step, obs_mode=rgbd_seg", f"{med(res['env_seg'], 'sps'):.0f}", "-", "-",
-         f"{med(res['env_seg'], 'cpu_step') * med(res['env_seg'], 'sps'):.2f}", "1.00"],
+        gen_row("generate, RGB-D (W=1)", res["gen_rgbd"], res["env_rgbd"], "env rgbd"),
+        gen_row("generate, RGB-D-seg (W=1)", res["gen_seg"], res["env_seg"], "env rgbd_seg"),
+        gen_row("generate, RGB-D-seg, W=2", res["gen_seg_w2"], res["gen_seg"], "W=1"),
+        env_row("env.step, obs_mode=rgbd", res["env_rgbd"]),
+        env_row("env.step, obs_mode=rgbd_seg", res["env_seg"]),
     ]
     s = startup_split(res, n)
     steps = int(med(res["gen_seg"], "steps"))
