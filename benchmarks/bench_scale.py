@@ -23,7 +23,6 @@ import argparse
 import importlib.util
 import math
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -31,11 +30,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import environment_line, shown_args
+from _common import environment_line, shown_args, tree_cpu_seconds
 
 from robosynth.dataset import build_index, write_episode_file
 from robosynth.generate import GenerateRequest, generate
 from robosynth.generate.jobs import _runner, close_runners, make_job
+from robosynth.generate.pool import worker_context
 from robosynth.generate.request import dataset_info
 
 
@@ -50,6 +50,7 @@ def fixed_costs(req: GenerateRequest, root: Path) -> dict[str, float]:
     t = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import robosynth.generate.jobs, mujoco, h5py"], check=True)
     spawn = time.perf_counter() - t
+    fork = worker_start_seconds(req.backend)
     close_runners()
     job = make_job(req)
     t = time.perf_counter()
@@ -69,14 +70,28 @@ def fixed_costs(req: GenerateRequest, root: Path) -> dict[str, float]:
     t = time.perf_counter()
     build_index(out.parent, dataset_info(req))
     index = (time.perf_counter() - t) / 2  # per episode file: it scales with the files
-    return {"spawn": spawn, "world": max(0.0, first_s - episode), "episode": episode, "write": write,
+    return {"spawn": spawn, "fork": fork, "world": max(0.0, first_s - episode), "episode": episode, "write": write,
             "index_per_file": index, "steps": res.steps}
 
 
+def worker_start_seconds(backend: str) -> float:
+    """Return the seconds to start and join one pool worker process once its fork server runs (nan without one)."""
+    ctx = worker_context(backend)
+    if ctx.get_start_method() != "forkserver":
+        return float("nan")
+    times = []
+    for _ in range(3):  # the first also waits for the fork server's own start and imports
+        t = time.perf_counter()
+        p = ctx.Process(target=os.getpid)
+        p.start()
+        p.join()
+        times.append(time.perf_counter() - t)
+    return min(times[1:])
+
+
 def cpu_seconds() -> float:
-    """Return CPU seconds of this process and of its reaped descendants (workers, Ray's processes) so far."""
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + kids.ru_utime + kids.ru_stime
+    """Return CPU seconds of this process and of its descendants (pool workers, the fork server) so far."""
+    return tree_cpu_seconds()
 
 
 def timed_run(req: GenerateRequest, root: Path, executor: str, workers: int) -> dict[str, float]:
@@ -133,12 +148,15 @@ def table(rows: dict[tuple[str, int], dict[str, float]], fixed: dict[str, float]
         lines.append(f"\nRay W=2 / local pool W=2 episodes/s: {rows['ray', 2]['eps'] / rows['local', 2]['eps']:.2f}.")
     lines += [
         "",
-        "Fixed costs (seconds): worker process start + imports "
-        f"{fixed['spawn']:.2f}, engine world build {fixed['world']:.2f}, one episode ({fixed['steps']:.0f} steps) "
+        "Fixed costs (seconds): a fresh interpreter's start + the recording stack's imports "
+        f"{fixed['spawn']:.2f} (the fork server pays it once per run, while the CLI does its own imports), one "
+        f"pool worker forked from the running fork server {fixed['fork']:.3f}, engine world build "
+        f"{fixed['world']:.2f}, one episode ({fixed['steps']:.0f} steps) "
         f"{fixed['episode']:.2f}, one episode file write {fixed['write']:.3f}, index rebuild per episode file "
-        f"{fixed['index_per_file']:.4f}. A W-worker run pays start + world build once per worker before its first "
-        "episode (in parallel), which a W=1 in-process run does only for the world; 'workers busy' is the share of "
-        "the W workers' wall time spent recording episodes. CPU s/episode (local only: Ray's workers are not this "
+        f"{fixed['index_per_file']:.4f}. A W-worker run pays a world build once per worker before its first "
+        "episode (in parallel), as a W=1 in-process run does once; 'workers busy' is the share of "
+        "the W workers' wall time spent recording and writing episodes (above 100 % at W=1, whose writes overlap "
+        "the next episode on a writer thread). CPU s/episode (local only: Ray's workers are not this "
         "process's children) counts this process and its pool workers, so it does not depend on other load: on W "
         "idle cores, W workers reach W x (CPU s/episode at W=1) / (CPU s/episode at W) of the W=1 speed at best.",
     ]

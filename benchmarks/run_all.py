@@ -21,7 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = ["bench_render.py", "bench_generate.py", "bench_randomization.py", "bench_pointcloud.py", "bench_export.py",
-           "bench_meshes.py", "bench_scale.py"]
+           "bench_meshes.py", "bench_scale.py", "bench_generate_rate.py"]
 
 
 def kept_section(name: str, old: str) -> str:

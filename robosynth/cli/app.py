@@ -156,5 +156,7 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the CLI and exit with its code."""
-    sys.exit(invoke())
+    """Console-script entry point: run the CLI and exit with its code (without interpreter teardown)."""
+    from robosynth.cli.process_exit import exit_process
+
+    exit_process(invoke())

@@ -60,6 +60,10 @@ def generate_cmd(
         "--ray-gpus-per-episode", help="GPUs each Ray episode task asks for (e.g. 1 for a GPU renderer)")] = 0.0,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
+    if workers > 1 and executor == "local" and ray_address is None:
+        from robosynth.generate.pool import start_worker_server
+
+        start_worker_server(backend)  # the workers' imports run while this process does its own
     from renderers.camera import parse_resolution
     from robosynth.generate import GenerateRequest, parse_indices, selected_indices
     from robosynth.generate.ray_exec import RayOptions

@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 from h5py import h5d, h5g, h5p, h5s, h5t
 
+from robosynth.dataset.chunks import is_direct_gzip, write_direct_gzip
 from robosynth.dataset.files import atomic_path
 from robosynth.dataset.records import (
     COMPRESSIONS,
@@ -62,6 +63,9 @@ def write_data_attrs(data: h5py.Group, info: DatasetInfo, total: int, kind: str,
 
 
 def _create_dataset(g: h5py.Group, rel: str, a: np.ndarray, filters: dict[str, Any]) -> None:
+    if is_direct_gzip(a, filters):  # images: deflated by zlib without the GIL, same bytes as HDF5's filter
+        write_direct_gzip(g, rel, a, filters)
+        return
     opts: dict[str, Any] = filters if a.size else {}
     chunks = (1, *a.shape[1:]) if a.ndim == 4 and a.size else (True if opts else None)
     g.create_dataset(rel, data=a, chunks=chunks, track_times=False, **opts)

@@ -6,21 +6,46 @@
 Inside this package each module imports only those listed before it: ``request`` -> ``directory`` ->
 ``recording`` -> ``jobs`` -> ``pool`` -> ``ray_exec`` -> ``executors`` -> ``progress`` -> ``run`` -> ``merge``,
 ``adaptive``.
+
+The names below are imported on first use (PEP 562), so importing one light module of the package (``request``,
+``pool``) does not load the engines, renderers and HDF5 stack the others need.
 """
 
-from robosynth.generate.directory import FAILED_DIR, REQUEST_FILE, check_output_dir, failed_marker, output_dir_kind
-from robosynth.generate.executors import run_jobs
-from robosynth.generate.jobs import Job, close_runners, make_job, run_episode
-from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
-from robosynth.generate.recording import EpisodeBuffer, EpisodeResult, EpisodeRunner, RecordingOptions
-from robosynth.generate.request import (
-    GenerateRequest,
-    dataset_info,
-    parse_indices,
-    reconcile_request,
-    selected_indices,
-)
-from robosynth.generate.run import GenerateSummary, generate
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from robosynth.generate.directory import (
+        FAILED_DIR,
+        REQUEST_FILE,
+        check_output_dir,
+        failed_marker,
+        output_dir_kind,
+    )
+    from robosynth.generate.executors import run_jobs
+    from robosynth.generate.jobs import Job, close_runners, make_job, run_episode
+    from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
+    from robosynth.generate.recording import EpisodeBuffer, EpisodeResult, EpisodeRunner, RecordingOptions
+    from robosynth.generate.request import (
+        GenerateRequest,
+        dataset_info,
+        parse_indices,
+        reconcile_request,
+        selected_indices,
+    )
+    from robosynth.generate.run import GenerateSummary, generate
+
+_MODULE_OF = {
+    "FAILED_DIR": "directory", "REQUEST_FILE": "directory", "check_output_dir": "directory",
+    "failed_marker": "directory", "output_dir_kind": "directory", "run_jobs": "executors", "Job": "jobs",
+    "close_runners": "jobs", "make_job": "jobs", "run_episode": "jobs", "MAX_ATTEMPTS": "pool",
+    "EpisodePool": "pool", "EpisodeBuffer": "recording", "EpisodeResult": "recording", "EpisodeRunner": "recording",
+    "RecordingOptions": "recording", "GenerateRequest": "request", "dataset_info": "request",
+    "parse_indices": "request", "reconcile_request": "request", "selected_indices": "request",
+    "GenerateSummary": "run", "generate": "run",
+}
 
 __all__ = [
     "FAILED_DIR", "MAX_ATTEMPTS", "REQUEST_FILE", "EpisodeBuffer", "EpisodePool", "EpisodeResult", "EpisodeRunner",
@@ -28,3 +53,17 @@ __all__ = [
     "dataset_info", "failed_marker", "generate", "make_job", "output_dir_kind", "parse_indices",
     "reconcile_request", "run_episode", "run_jobs", "selected_indices",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` on first use and return ``name`` from it."""
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_MODULE_OF])

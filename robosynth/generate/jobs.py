@@ -18,7 +18,7 @@ from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
 from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode_file
 from robosynth.generate.directory import failed_marker, write_failed_marker
-from robosynth.generate.recording import EpisodeRunner, RecordingOptions
+from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions
 from robosynth.generate.request import GenerateRequest, dataset_info
 from scenes.loader import scene_dir as scene_folder
 from scenes.spec import SceneSpec
@@ -81,19 +81,39 @@ def close_runners() -> None:
 
 def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
     """Record one episode, write it (or its failure marker) atomically into ``out``, return a small summary."""
+    t0 = time.perf_counter()
+    res = record_episode(job, index)
+    return store_episode(job, out, res, time.perf_counter() - t0)
+
+
+def record_episode(job: Job, index: int) -> EpisodeResult:
+    """Record episode ``index`` of ``job`` on this process's cached runner (nothing is written)."""
+    return _runner(job).run(job.request.seed, index)
+
+
+def store_episode(job: Job, out: str, res: EpisodeResult, seconds: float = 0.0) -> dict[str, Any]:
+    """Write a recorded episode (or its failure marker) atomically into ``out``; return :func:`run_episode`'s
+    summary, ``seconds`` being the recording time plus this write's. Safe on a thread other than the recorder's.
+
+    A file system error is a :class:`DatasetError` naming the episode file (exit 2 in the CLI); episodes already
+    written stay complete on disk."""
     req = job.request
     t0 = time.perf_counter()
-    res = _runner(job).run(req.seed, index)
+    path = episode_path(out, res.index)
     written = False
-    if res.record is not None and (res.success or req.keep_failed):
-        episode_path(out, index).parent.mkdir(parents=True, exist_ok=True)
-        write_episode_file(episode_path(out, index), dataset_info(req), res.record, compression=req.compression)
-        written = True
-    elif not res.success:
-        write_failed_marker(Path(out), index, res.failure_reason, res.steps)
-    return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "written": written, "bytes": episode_path(out, index).stat().st_size if written else 0,
-            "seconds": time.perf_counter() - t0}
+    try:
+        if res.record is not None and (res.success or req.keep_failed):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_episode_file(path, dataset_info(req), res.record, compression=req.compression)
+            written = True
+        elif not res.success:
+            write_failed_marker(Path(out), res.index, res.failure_reason, res.steps)
+    except OSError as exc:
+        raise DatasetError(f"cannot write episode {res.index} into '{out}': "
+                           f"{exc.strerror or exc} ({exc.filename or path})") from exc
+    return {"index": res.index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
+            "written": written, "bytes": path.stat().st_size if written else 0,
+            "seconds": seconds + time.perf_counter() - t0}
 
 
 def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:

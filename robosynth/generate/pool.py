@@ -23,6 +23,33 @@ from typing import Any
 
 MAX_ATTEMPTS = 3
 
+WORKER_MODULES = {
+    "mujoco": ("robosynth.generate.executors", "renderers.mujoco_render", "sim.mujoco_backend"),
+    "pybullet": ("robosynth.generate.executors", "renderers.pybullet_render", "sim.pybullet_backend"),
+}
+"""What an episode worker imports before its first episode, per backend: the fork server imports it once."""
+
+
+def worker_context(backend: str = "mujoco") -> Any:
+    """Return the multiprocessing context of episode workers: a fork server that has imported
+    ``WORKER_MODULES[backend]`` (a fresh interpreter that never builds an engine or GL context, so forking it is
+    safe, and every worker starts with the imports done), or ``spawn`` where there is no fork server."""
+    if "forkserver" not in mp.get_all_start_methods():
+        return mp.get_context("spawn")
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(WORKER_MODULES.get(backend, WORKER_MODULES["mujoco"])))
+    return ctx
+
+
+def start_worker_server(backend: str = "mujoco") -> None:
+    """Start the fork server now, without waiting for it: its imports then run while the caller does its own
+    (the CLI calls this before importing the recording stack when it will need workers). No-op without one."""
+    ctx = worker_context(backend)
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
 EpisodeFn = Callable[[Any, str, int], dict]
 
 
@@ -87,7 +114,10 @@ def remove_tmp_files_of(pid: int, dirs: list[Path]) -> None:
 
 
 class EpisodePool:
-    """Run ``fn(job, out, index)`` for many indices on ``workers`` spawned processes, tolerating deaths.
+    """Run ``fn(job, out, index)`` for many indices on ``workers`` processes, tolerating deaths.
+
+    Workers come from :func:`worker_context` (forked from a fork server that has imported the worker modules,
+    else spawned), never forked from this process, which may hold engines and GL contexts.
 
     ``on_give_up(index, reason)`` returns the result to yield for an episode whose worker died
     ``max_attempts`` times (the caller writes its failure marker there); ``on_retry(index, reason, attempt)``
@@ -99,11 +129,11 @@ class EpisodePool:
     def __init__(self, fn: EpisodeFn, job: Any, out: str, workers: int, *, init: Callable[[int], None],
                  on_give_up: Callable[[int, str], dict], tmp_dirs: list[Path],
                  on_retry: Callable[[int, str, int], None] | None = None, max_attempts: int = MAX_ATTEMPTS,
-                 recover: Callable[[int], dict | None] | None = None) -> None:
+                 recover: Callable[[int], dict | None] | None = None, backend: str = "mujoco") -> None:
         self.fn, self.job, self.out, self.n_workers = fn, job, out, workers
         self.init, self.on_give_up, self.tmp_dirs, self.max_attempts = init, on_give_up, tmp_dirs, max_attempts
         self.on_retry, self.recover = on_retry, recover
-        self._ctx = mp.get_context("spawn")  # engines and GL contexts must not be forked
+        self._ctx = worker_context(backend)  # engines and GL contexts must not be forked: never fork this process
         self._workers: list[_Worker] = []
 
     def _start_worker(self) -> _Worker:

@@ -43,11 +43,16 @@ def wait_for(cond: Callable[[], bool], proc: subprocess.Popen, timeout: float = 
         time.sleep(poll)
 
 
-def children(pid: int) -> list[int]:
-    """Return the child process ids of ``pid`` (Linux /proc)."""
+def descendants(pid: int) -> list[int]:
+    """Return the descendant process ids of ``pid`` (Linux /proc): pool workers and the fork server they come from."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        found += [int(c) for c in (task / "children").read_text().split()]
+        try:
+            kids = [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
     return found
 
 
@@ -123,8 +128,8 @@ def test_kill9_at_several_moments_then_resume_equals_uninterrupted_run(tmp_path,
 
     # 3. resume with two workers, parent killed mid-way: its pool workers must not survive it
     p = start(out, "--resume", "--workers", "2")
-    wait_for(lambda: n_files(out) >= 3 and len(children(p.pid)) >= 2, p)
-    kids = children(p.pid)
+    wait_for(lambda: n_files(out) >= 3 and len(descendants(p.pid)) >= 2, p)
+    kids = descendants(p.pid)
     kill9(p)
     deadline = time.monotonic() + 10
     while any(alive(k) for k in kids) and time.monotonic() < deadline:

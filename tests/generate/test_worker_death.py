@@ -52,11 +52,28 @@ def cmdline(pid: int) -> str:
         return ""
 
 
+def children(pid: int) -> list[int]:
+    """Return the direct children of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
 def episode_workers(pid: int, executor: str) -> list[int]:
-    """Return the live processes of ``pid``'s tree that run episodes for the given executor."""
-    mark = "spawn_main" if executor == "local" else "ray::robosynth_episode"
-    return [p for p in descendants(pid) if mark in cmdline(p) and "resource_tracker" not in cmdline(p)
-            and alive(p)]
+    """Return the live processes of ``pid``'s tree that run episodes for the given executor: Ray's tasks, or the
+    local pool's workers (children of the fork server that ``pid`` started, or spawned children of ``pid``; not
+    the short-lived processes a worker itself may start)."""
+    if executor != "local":
+        return [p for p in descendants(pid) if "ray::robosynth_episode" in cmdline(p) and alive(p)]
+    direct = children(pid)
+    spawned = [c for c in direct if "spawn_main" in cmdline(c)]
+    forked = [w for c in direct if "multiprocessing.forkserver" in cmdline(c) for w in children(c)
+              if cmdline(w) == cmdline(c)]
+    return [p for p in spawned + forked if alive(p)]
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +102,11 @@ def test_kill9_of_a_worker_reruns_its_episode_and_the_run_finishes(tmp_path, ref
             assert not list_episode_files(out), "episodes finished before a worker could be killed"
             victims = episode_workers(proc.pid, executor)
             time.sleep(0.02)
-        os.kill(victims[0], signal.SIGKILL)
+            try:
+                if victims:
+                    os.kill(victims[0], signal.SIGKILL)
+            except ProcessLookupError:  # a short-lived helper process (e.g. of an import), not a worker
+                victims = []
         stdout, stderr = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:

@@ -1,0 +1,72 @@
+"""Image chunks deflated outside HDF5 (zlib, GIL released) are exactly the bytes HDF5's shuffle + gzip filters
+write, so an episode file is byte-identical either way."""
+
+from __future__ import annotations
+
+import io
+import zlib
+
+import h5py
+import numpy as np
+import pytest
+
+import robosynth.dataset.writer as writer
+from robosynth.dataset import DatasetInfo, write_episode_file
+from robosynth.dataset.chunks import deflate_frames, direct_gzip_matches_hdf5, is_direct_gzip, shuffle_bytes
+from robosynth.generate import GenerateRequest, dataset_info
+from robosynth.generate.jobs import make_job, record_episode
+
+FRAMES = {
+    "rgb": lambda rng: rng.integers(0, 255, (4, 24, 20, 3), dtype=np.uint8),
+    "depth": lambda rng: np.where(rng.random((4, 24, 20, 1)) < 0.2, 0.0, rng.random((4, 24, 20, 1)) * 3).astype(
+        np.float32),
+    "segmentation": lambda rng: rng.integers(0, 9, (4, 24, 20, 1), dtype=np.int32),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FRAMES))
+@pytest.mark.parametrize("level", [1, 3, 9])
+def test_deflated_frames_equal_the_chunks_hdf5_writes(kind, level):
+    a = FRAMES[kind](np.random.default_rng(level))
+    with h5py.File(io.BytesIO(), "w") as f:
+        d = f.create_dataset("x", data=a, chunks=(1, *a.shape[1:]), compression="gzip", compression_opts=level,
+                             shuffle=True)
+        theirs = [bytes(d.id.read_direct_chunk((t, 0, 0, 0))[1]) for t in range(a.shape[0])]
+    assert deflate_frames(a, level, shuffle=True) == theirs
+    assert direct_gzip_matches_hdf5(level, True)
+
+
+def test_shuffle_groups_bytes_by_position_in_the_element():
+    raw = np.array([0x04030201, 0x08070605], dtype="<u4").tobytes()
+    assert shuffle_bytes(raw, 4) == bytes([1, 5, 2, 6, 3, 7, 4, 8])
+    assert shuffle_bytes(b"abc", 1) == b"abc"
+    assert zlib.decompress(deflate_frames(np.zeros((1, 2, 2, 1), np.float32), 3, True)[0]) == bytes(16)
+
+
+def test_only_gzip_image_arrays_take_the_direct_path():
+    gz = writer.compression_filters("gzip")
+    assert is_direct_gzip(np.zeros((3, 4, 4, 3), np.uint8), gz)
+    assert not is_direct_gzip(np.zeros((3, 7), np.float32), gz)  # low-dim: HDF5's own chunking and filter
+    assert not is_direct_gzip(np.zeros((0, 4, 4, 3), np.uint8), gz)
+    assert not is_direct_gzip(np.zeros((3, 4, 4, 3), np.uint8), writer.compression_filters("lzf"))
+
+
+@pytest.fixture(scope="module")
+def recorded() -> tuple[DatasetInfo, object]:
+    """One real MuJoCo episode with an RGB-D-seg camera (short, failed, kept)."""
+    req = GenerateRequest(scene="pick_place", backend="mujoco", episodes=1, seed=2, cameras=("agentview",),
+                          resolution=(32, 32), max_steps=6, keep_failed=True)
+    res = record_episode(make_job(req), 0)
+    assert res.record is not None
+    return dataset_info(req), res.record
+
+
+def test_episode_file_is_byte_identical_to_hdf5_filter_output(tmp_path, monkeypatch, recorded):
+    info, record = recorded
+    direct = write_episode_file(tmp_path / "direct.hdf5", info, record, created="2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(writer, "is_direct_gzip", lambda a, filters: False)
+    filtered = write_episode_file(tmp_path / "filtered.hdf5", info, record, created="2026-01-01T00:00:00+00:00")
+    assert direct.read_bytes() == filtered.read_bytes()
+    with h5py.File(direct) as f:
+        d = f["data/demo_0/obs/agentview_image"]
+        assert d.compression == "gzip" and d.shuffle and d.chunks == (1, 32, 32, 3)
