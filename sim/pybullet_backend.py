@@ -31,11 +31,8 @@ from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
 if TYPE_CHECKING:
     from sim.backend import Backend
 
-ARM_EFFORT = (87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0)
-ARM_FORCES = list(ARM_EFFORT)  # the motor call takes lists; built once
+ARM_FORCES = [87.0, 87.0, 87.0, 87.0, 12.0, 12.0, 12.0]  # the URDF's efforts, N m (a list: what the call takes)
 ARM_POSITION_GAIN = 0.1  # PyBullet's default motor position gain
-
-
 SNAPSHOT_CACHE = 64  # exact in-memory snapshots kept for set_state (see get_state)
 
 
@@ -113,6 +110,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         self._arm = [self._joint_index[n] for n in ARM_JOINTS]
         self._fingers = [self._joint_index[n] for n in FINGER_JOINTS]
         self._robot_joints = self._arm + self._fingers
+        self._q_after_step: list[float] | None = None
         for f in self._fingers:
             c.changeDynamics(self.robot, f, lateralFriction=1.0)
         # Couple the fingers (as the real gripper and MuJoCo's equality constraint do) so a grasped object
@@ -202,11 +200,11 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     # -- stepping and state --------------------------------------------------------------------------
     def _apply_motors(self) -> None:
-        c, pb, targets = self.client, self._pb, self._targets.tolist()
-        c.setJointMotorControlArray(self.robot, self._arm, pb.POSITION_CONTROL, targetPositions=targets[:7],
-                                    forces=ARM_FORCES, positionGains=[ARM_POSITION_GAIN * self.gain_scale] * 7)
-        c.setJointMotorControlArray(self.robot, self._fingers, pb.POSITION_CONTROL, targetPositions=targets[7:9],
-                                    forces=[self.spec.robot.controller.gripper_force] * 2)
+        # one call for arm and fingers (the fingers' position gain is PyBullet's default 0.1, unscaled)
+        self.client.setJointMotorControlArray(
+            self.robot, self._robot_joints, self._pb.POSITION_CONTROL, targetPositions=self._targets.tolist(),
+            forces=ARM_FORCES + [self.spec.robot.controller.gripper_force] * 2,
+            positionGains=[ARM_POSITION_GAIN * self.gain_scale] * 7 + [ARM_POSITION_GAIN] * 2)
 
     def step(self, n: int = 1) -> None:
         """Advance ``n`` timesteps; raise PhysicsError if the state becomes NaN/inf."""
@@ -217,8 +215,9 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         self.time += n * self.spec.physics.timestep
         # one float sums every robot joint position and object coordinate: it is NaN/inf iff one of them is (a
         # finite sum overflows only past 1e308 m, itself a blow-up); cheaper than building arrays to test
-        total = sum(s[0] for s in c.getJointStates(self.robot, self._robot_joints))
-        total += sum(v for u in self._movable for v in c.getBasePositionAndOrientation(u)[0])
+        q = [s[0] for s in c.getJointStates(self.robot, self._robot_joints)]
+        self._q_after_step = q  # joint_positions() answers from it until the robot is moved otherwise
+        total = sum(q) + sum(v for u in self._movable for v in c.getBasePositionAndOrientation(u)[0])
         if not math.isfinite(total):
             raise PhysicsError("pybullet: simulation produced NaN/inf")
 
@@ -258,7 +257,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
     def set_state(self, state: np.ndarray) -> None:
         """Restore a state from ``get_state`` (bodies, joints, motor targets, time)."""
         c = self.client
-        self._fresh = False
+        self._fresh, self._q_after_step = False, None
         state = np.asarray(state, dtype=np.float64)
         nj = len(URDF_JOINTS)
         expect = 10 + 13 * len(self._movable) + 2 * nj + 2 * self._object_joint_count()
@@ -288,9 +287,9 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         """Return (pos, quat wxyz) of a body or robot link frame in the world."""
         c = self.client
         frame = self._frames.get(name)
-        if frame is not None:  # a folded frame-only link: its parent's frame and the fixed offset
-            pos, quat = self.body_pose(frame.parent)
-            p, o = c.multiplyTransforms(pos.tolist(), quat_wxyz_to_xyzw(quat), frame.pos, frame.quat_xyzw)
+        if frame is not None:  # a folded frame-only link: its parent link's frame and the fixed offset
+            st = c.getLinkState(*self._bodies[frame.parent], computeForwardKinematics=True)
+            p, o = c.multiplyTransforms(st[4], st[5], frame.pos, frame.quat_xyzw)
             return np.asarray(p, float), quat_xyzw_to_wxyz(o)
         uid, link = self._bodies[name]
         if link == -1:
@@ -315,8 +314,9 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def joint_positions(self) -> np.ndarray:
         """Return the 9 robot joint positions."""
-        js = self.client.getJointStates(self.robot, self._robot_joints)
-        return np.array([s[0] for s in js])
+        if self._q_after_step is not None:  # read by step() and unchanged since (set_* and reset clear it)
+            return np.array(self._q_after_step)
+        return np.array([s[0] for s in self.client.getJointStates(self.robot, self._robot_joints)])
 
     def joint_velocities(self) -> np.ndarray:
         """Return the 9 robot joint velocities."""
@@ -325,7 +325,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     def set_joint_positions(self, q: Vector) -> None:
         """Teleport the robot joints (zero velocity) and hold them there."""
-        self._fresh = False
+        self._fresh, self._q_after_step = False, None
         q = np.asarray(q, float)
         for j, v in zip(self._arm + self._fingers, q, strict=True):
             self.client.resetJointState(self.robot, j, float(v), 0.0)

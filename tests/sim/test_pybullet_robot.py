@@ -94,3 +94,26 @@ def test_backend_without_a_writable_cache_loads_the_original(tmp_path, monkeypat
         assert np.allclose(p0, p1, atol=1e-9) and _same_rotation(q0, q1)
     plain.close()
     folded.close()
+
+
+def test_joint_positions_follow_every_change_after_a_step():
+    """joint_positions() answers from what step() read; teleports and state restores must not see a stale value."""
+    from scenes.loader import load_scene
+    from sim.backend import make_backend
+
+    backend = make_backend("pybullet")
+    backend.build(load_scene("pick_place"))
+    start = backend.get_state()
+    backend.set_joint_targets(np.array([0.3, -0.2, 0.1, -2.0, 0.1, 1.8, 0.5]), 0.01)
+    backend.step(25)
+    moved = backend.joint_positions()
+    assert np.array_equal(moved, [s[0] for s in backend.client.getJointStates(backend.robot, backend._robot_joints)])
+    q = np.array([0.1, -0.4, 0.0, -2.1, 0.0, 1.7, 0.7, 0.02, 0.02])
+    backend.set_joint_positions(q)
+    assert np.allclose(backend.joint_positions(), q)
+    backend.step(5)
+    backend.set_state(start)
+    assert np.allclose(backend.joint_positions(), [0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785398, 0.04, 0.04], atol=1e-6)
+    backend.reset()
+    assert not np.array_equal(backend.joint_positions(), moved)
+    backend.close()
