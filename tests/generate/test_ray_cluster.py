@@ -26,6 +26,9 @@ MUJOCO = GenerateRequest(scene="pick_place", backend="mujoco", episodes=4, seed=
                          resolution=(32, 32), max_steps=15, keep_failed=True)
 PYBULLET = GenerateRequest(scene="pick_place", backend="pybullet", episodes=4, seed=8, cameras=(), max_steps=15,
                            keep_failed=True)
+# Episodes long enough (~1 s on a node) that the node removed while one runs still holds it when it goes.
+MUJOCO_LONG = GenerateRequest(scene="pick_place", backend="mujoco", episodes=4, seed=9, cameras=("agentview",),
+                              resolution=(64, 64), max_steps=120, keep_failed=True)
 
 
 def cli_args(req: GenerateRequest) -> list[str]:
@@ -172,10 +175,12 @@ def test_ray_address_from_the_environment_and_bad_addresses(cluster, tmp_path, r
     assert res.rc == 2 and "--executor local" in res.stderr
 
 
-def test_a_node_that_dies_mid_run_costs_only_a_retry(cluster, references, tmp_path, run_cli):
+def test_a_node_that_dies_mid_run_costs_only_a_retry(cluster, tmp_path, run_cli):
     """Last in the module: it removes the second node for good."""
+    reference = tmp_path / "reference"
+    assert generate(MUJOCO_LONG, reference).written == MUJOCO_LONG.episodes
     out = tmp_path / "ds"
-    proc = start_driver(cluster, MUJOCO, out)
+    proc = start_driver(cluster, MUJOCO_LONG, out)
     try:
         deadline = time.monotonic() + 120
         while not cluster.episode_workers("second"):
@@ -190,6 +195,6 @@ def test_a_node_that_dies_mid_run_costs_only_a_retry(cluster, references, tmp_pa
             proc.wait()
     assert proc.returncode == 0, stderr
     assert "Ray worker or node died" in stderr and "(attempt 2 of 3)" in stderr
-    assert f"{MUJOCO.episodes} written now" in stdout
-    assert_equal_datasets(out, references["mujoco"], MUJOCO.episodes)
+    assert f"{MUJOCO_LONG.episodes} written now" in stdout
+    assert_equal_datasets(out, reference, MUJOCO_LONG.episodes)
     assert run_cli("verify", out).rc == 0
