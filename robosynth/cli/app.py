@@ -156,7 +156,14 @@ def _silence_stdout() -> None:
 
 
 def main() -> None:
-    """Console-script entry point: run the CLI and exit with its code (without interpreter teardown)."""
+    """Console-script entry point: run the CLI and exit with its code (without interpreter teardown).
+
+    The command line renders headless, so it selects EGL before anything imports mujoco (unless ``MUJOCO_GL`` is
+    set): mujoco picks its GL platform at import time, and its GLFW default would load libglfw for nothing (~25 ms)
+    before ``renderers.mujoco_render.ensure_gl_backend`` switched to EGL anyway. ``import robosynth.cli`` alone
+    sets nothing.
+    """
+    os.environ.setdefault("MUJOCO_GL", "egl")
     from robosynth.cli.process_exit import exit_process
 
     exit_process(invoke())

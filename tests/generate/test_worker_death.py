@@ -25,10 +25,12 @@ from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 N = 4
-ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", "5", "--cameras", "none",
-        "--max-steps", "40", "--keep-failed"]
-REQUEST = GenerateRequest(scene="pick_place", backend="mujoco", episodes=N, seed=5, cameras=(), max_steps=40,
-                          keep_failed=True)
+# A small camera makes each episode last long enough (~0.5 s) that a worker found by polling is still running its
+# first episode when it is killed, even on a loaded machine (state-only episodes end within one polling interval).
+ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", "5", "--cameras", "agentview",
+        "--resolution", "32x32", "--max-steps", "60", "--keep-failed"]
+REQUEST = GenerateRequest(scene="pick_place", backend="mujoco", episodes=N, seed=5, cameras=("agentview",),
+                          resolution=(32, 32), max_steps=60, keep_failed=True)
 
 
 def descendants(pid: int) -> list[int]:
