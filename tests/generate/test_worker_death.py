@@ -74,8 +74,17 @@ def episode_workers(pid: int, executor: str) -> list[int]:
     direct = children(pid)
     spawned = [c for c in direct if "spawn_main" in cmdline(c)]
     forked = [w for c in direct if "multiprocessing.forkserver" in cmdline(c) for w in children(c)
-              if cmdline(w) == cmdline(c)]
+              if cmdline(w) == cmdline(c) and cpu_ticks(w) >= 5]  # busy: not a helper the server forks to exec
     return [p for p in spawned + forked if alive(p)]
+
+
+def cpu_ticks(pid: int) -> int:
+    """Return the user + system CPU clock ticks a process has used (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
 
 
 @pytest.fixture(scope="module")
