@@ -56,3 +56,15 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> Path:
     """Write UTF-8 ``text`` to ``path`` crash-safely and return the path."""
     return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def pid_alive(pid: int) -> bool:
+    """Return True if process ``pid`` exists (also when it belongs to another user): whether the writer named by a
+    ``tmp-<pid>`` file or directory, or a watched parent process, may still be running."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

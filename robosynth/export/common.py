@@ -17,6 +17,7 @@ from pathlib import Path
 
 from robosynth.dataset.files import fsync_path, probe_writable
 from sim.errors import InputError
+from sim.files import pid_alive
 
 FORMATS = ("lerobot", "minari")
 IMAGE_MODES = ("video", "png")
@@ -66,16 +67,6 @@ def check_out_dir(out: Path, source: Path) -> None:
     probe_writable(parent, f"--out {out}: cannot write in {parent}", ExportError)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_staging(out: Path) -> list[Path]:
     """Delete ``.<out name>.tmp-<pid>`` directories beside ``out`` left by killed exports; return them."""
     removed: list[Path] = []
@@ -84,7 +75,7 @@ def remove_stale_staging(out: Path) -> list[Path]:
         return removed
     for entry in parent.iterdir():
         m = _STAGING_RE.match(entry.name)
-        if m and m.group("name") == out.name and entry.is_dir() and not _pid_alive(int(m.group("pid"))):
+        if m and m.group("name") == out.name and entry.is_dir() and not pid_alive(int(m.group("pid"))):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed

@@ -20,6 +20,7 @@ from robosynth.generate.jobs import Job, finished_result, give_up_episode, recor
 from robosynth.generate.pool import EpisodePool
 from robosynth.generate.ray_exec import RayOptions, run_ray
 from sim.errors import InputError
+from sim.files import pid_alive
 
 
 def _pool_init(parent_pid: int) -> None:
@@ -38,7 +39,7 @@ def _die_with_parent(parent_pid: int) -> None:
     parent = os.getppid()  # the driver (spawn) or the fork server the driver started
 
     def gone() -> bool:
-        return os.getppid() != parent or not _alive(parent_pid)
+        return os.getppid() != parent or not pid_alive(parent_pid)
 
     if sys.platform.startswith("linux"):
         try:
@@ -58,17 +59,6 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="robosynth-parent-watch").start()
-
-
-def _alive(pid: int) -> bool:
-    """Return True if process ``pid`` exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 RetryFn = Callable[[int, str, int], None]

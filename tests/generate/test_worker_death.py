@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from crashing_worker import DIE_ON, run_or_die, write_then_die
-from test_generate_kill import alive, assert_same, dump
+from test_generate_kill import alive, assert_same, descendants, dump
 
 from robosynth.dataset import build_index, episode_path, list_episode_files, tmp_files
 from robosynth.generate import GenerateRequest, dataset_info, failed_marker, generate
@@ -31,19 +31,6 @@ ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", "5"
         "--resolution", "32x32", "--max-steps", "60", "--keep-failed"]
 REQUEST = GenerateRequest(scene="pick_place", backend="mujoco", episodes=N, seed=5, cameras=("agentview",),
                           resolution=(32, 32), max_steps=60, keep_failed=True)
-
-
-def descendants(pid: int) -> list[int]:
-    """Return every descendant process id of ``pid`` (Linux /proc), depth first."""
-    found: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids = [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            found += [kid, *descendants(kid)]
-    return found
 
 
 def cmdline(pid: int) -> str:
