@@ -13,6 +13,7 @@ URDF layout in recorded states (:data:`URDF_JOINTS`), so datasets read the same 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -137,8 +138,9 @@ def _quat_matrix(q_xyzw: tuple[float, float, float, float]) -> np.ndarray:
 
 def folded_robot_urdf(text: str) -> tuple[Path | None, dict[str, FoldedFrame]]:
     """Return (path of the folded URDF in the cache, folded frames); (None, {}) when the cache can't be written
-    (the caller then loads the original file)."""
-    out, frames = fold_frame_links(text)
+    (the caller then loads the original file). The fold is computed once per process and URDF text (a PyBullet
+    world reloads the robot on every reset)."""
+    out, frames = _fold_once(text)
     key = hashlib.sha256(f"{FOLD_VERSION}|{out}".encode()).hexdigest()[:24]
     path = cache_dir().parent / "urdf" / f"panda_folded_{key}.urdf"
     try:
@@ -147,7 +149,13 @@ def folded_robot_urdf(text: str) -> tuple[Path | None, dict[str, FoldedFrame]]:
             write_bytes_atomic(path, out.encode())
     except OSError:
         return None, {}
-    return path, frames
+    return path, dict(frames)
+
+
+@functools.lru_cache(maxsize=8)
+def _fold_once(text: str) -> tuple[str, tuple[tuple[str, FoldedFrame], ...]]:
+    out, frames = fold_frame_links(text)
+    return out, tuple(frames.items())
 
 
 def state_slots(joint_index: dict[str, int]) -> list[tuple[int, int]]:
