@@ -222,7 +222,7 @@ class MujocoBackend(MujocoJointsMixin, MujocoParamsMixin):
         """Compile ``spec`` into a fresh MjModel/MjData."""
         self._mj = _import_mujoco()
         self.spec = spec
-        self.mjspec, self.model = compile_spec(spec, scene_dir, visual_detail)
+        self.mjspec, self.model = compile_spec(spec, scene_dir, visual_detail or 1.0)  # NOTHING_RENDERED: as at 1
         self.data = self._mj.MjData(self.model)
         m = self.model
         mj = self._mj

@@ -1,11 +1,12 @@
 """PyBullet backend: compiles a SceneSpec into its own ``BulletClient`` (DIRECT, no GUI).
 
-The Panda is pybullet_data's ``franka_panda/panda.urdf`` (the file the MuJoCo backend also loads), with
-inertia taken from the URDF and body damping removed so both engines integrate the same model.
+The Panda is pybullet_data's ``franka_panda/panda.urdf`` (as on MuJoCo; sim.pybullet_robot folds its frame-only
+links), inertia from the URDF, body damping removed: both engines integrate the same model.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import math
 from collections import OrderedDict
 from pathlib import Path
@@ -22,11 +23,11 @@ from sim.pybullet_contacts import contact_list, touching
 from sim.pybullet_joints import PybulletJointsMixin
 from sim.pybullet_lod import panda_urdf
 from sim.pybullet_params import PybulletParamsMixin
-from sim.pybullet_robot import URDF_JOINTS, folded_robot_urdf, robot_joint_vectors, state_slots
+from sim.pybullet_robot import URDF_JOINTS, folded_robot_urdf, robot_joint_vectors, state_slots, without_visuals
 from sim.pybullet_textures import floor_visual
 from sim.segmentation import Instance, instance_table
 from sim.transforms import quat_wxyz_to_xyzw, quat_xyzw_to_wxyz
-from sim.types import ARM_JOINTS, FINGER_JOINTS, Contact, Vector, WorldInfo
+from sim.types import ARM_JOINTS, FINGER_JOINTS, NOTHING_RENDERED, Contact, Vector, WorldInfo
 
 if TYPE_CHECKING:
     from sim.backend import Backend
@@ -54,7 +55,8 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         self._pb, self.client = new_client()
         self.spec = spec
         self._scene_dir = scene_dir
-        self._robot_urdf = panda_urdf(visual_detail)
+        self._robot_visuals = visual_detail != NOTHING_RENDERED
+        self._robot_urdf = panda_urdf(visual_detail if self._robot_visuals else 1.0)
         self._populate()
 
     def _populate(self) -> None:
@@ -88,7 +90,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
         # pybullet_data's Panda or its LOD copy (sim.pybullet_lod), then frame-only links folded (sim.pybullet_robot)
         source = self._robot_urdf
         text = source.read_text().replace("package://", f"{pybullet_data_dir() / 'franka_panda'}/")
-        folded, self._frames = folded_robot_urdf(text)
+        folded, self._frames = folded_robot_urdf(text if self._robot_visuals else without_visuals(text))
         self.robot = c.loadURDF(
             str(folded or source),
             basePosition=list(spec.robot.base.pos),
@@ -377,9 +379,7 @@ class PybulletBackend(PybulletJointsMixin, PybulletParamsMixin):
 
     @property
     def engine_version(self) -> str:
-        """Return the PyBullet API version."""
-        import importlib.metadata
-
+        """Return the installed PyBullet's version."""
         return importlib.metadata.version("pybullet")
 
     def close(self) -> None:

@@ -18,6 +18,9 @@ Vector: TypeAlias = Sequence[float] | np.ndarray
 ARM_JOINTS = tuple(f"panda_joint{i}" for i in range(1, 8))
 FINGER_JOINTS = ("panda_finger_joint1", "panda_finger_joint2")
 EE_LINK = "panda_grasptarget"
+# ``Backend.build(..., visual_detail=NOTHING_RENDERED)``: no camera will draw this world (a state-only env or
+# recording), so an engine may leave the robot's visual meshes out (PyBullet does: they are most of a reload).
+NOTHING_RENDERED = 0.0
 HAND_LINK = "panda_hand"
 ROBOT_LINKS = (
     *(f"panda_link{i}" for i in range(0, 9)),

@@ -23,6 +23,7 @@ from renderers.sensors import VISUAL_DETAIL, Frame, SceneRenderer
 from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
+from sim.backend import NOTHING_RENDERED
 from sim.errors import InputError
 
 LOWDIM_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "object")
@@ -129,7 +130,7 @@ class EpisodeRunner:
                 world_spec = self.spec.model_copy(
                     update={"objects": apply_to_spec(self.spec, params).objects}
                 )
-            detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else 1.0
+            detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else NOTHING_RENDERED
             self._sim = Simulation(world_spec, self.options.backend, self.scene_dir, detail)
             self._renderer = (
                 SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None

@@ -36,6 +36,7 @@ class RobosynthEnv(gym.Env):
         from renderers.sensors import VISUAL_DETAIL
         from scenes.loader import scene_dir
         from scenes.runtime import Simulation
+        from sim.backend import NOTHING_RENDERED
         from sim.errors import InputError
 
         if obs_mode not in OBS_MODES:
@@ -62,7 +63,7 @@ class RobosynthEnv(gym.Env):
         self._crop = (ws.workspace_low, ws.workspace_high) if pointcloud_crop else None
         self._cloud_rng = np.random.default_rng(0)  # re-seeded from each episode's seed at reset
         renders = obs_mode != "state" or render_mode == "rgb_array"
-        detail = VISUAL_DETAIL.get(quality, 1.0) if renders else 1.0
+        detail = VISUAL_DETAIL.get(quality, 1.0) if renders else NOTHING_RENDERED
         sim = Simulation(spec, backend, scene_dir(scene), detail)  # re-validates the task (reward_type override)
         self.sim: Simulation | None = sim  # None once closed
         self._renderer: SceneRenderer | None = None

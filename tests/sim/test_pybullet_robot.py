@@ -4,6 +4,8 @@ original URDF is loaded and everything still works."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pybullet
 import pytest
@@ -117,3 +119,30 @@ def test_joint_positions_follow_every_change_after_a_step():
     backend.reset()
     assert not np.array_equal(backend.joint_positions(), moved)
     backend.close()
+
+
+def test_a_world_no_camera_draws_loads_the_robot_without_visuals_and_the_same_physics():
+    from scenes.loader import load_scene
+    from sim.backend import NOTHING_RENDERED, make_backend
+
+    spec = load_scene("pick_place")
+    worlds = []
+    for detail in (1.0, NOTHING_RENDERED):
+        backend = make_backend("pybullet")
+        backend.build(spec, visual_detail=detail)
+        worlds.append(backend)
+    drawn, headless = worlds
+    def meshes(backend) -> set[str]:
+        return {Path(s[4].decode()).parent.name for s in backend.client.getVisualShapeData(backend.robot) if s[4]}
+
+    # the drawn robot has its visual meshes; the headless one only what PyBullet shows of its collision meshes
+    assert "visual" in meshes(drawn) and meshes(headless) == {"collision"}
+    rng = np.random.default_rng(1)
+    for _ in range(24):
+        q = np.array([0.0, -0.3, 0.0, -2.2, 0.0, 1.9, 0.785]) + rng.normal(0, 0.1, 7)
+        for backend in worlds:
+            backend.set_joint_targets(q, 0.02)
+            backend.step(25)
+        assert np.array_equal(drawn.get_state(exact=False), headless.get_state(exact=False))
+    for backend in worlds:
+        backend.close()
