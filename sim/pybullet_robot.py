@@ -2,13 +2,14 @@
 
 The URDF has two links that carry nothing but a frame: ``panda_link8`` (the flange, fixed 0.107 m above
 ``panda_link7``) and ``panda_grasptarget`` (the tool point, fixed 0.105 m beyond ``panda_hand``). Both are
-massless with an isotropic placeholder inertia (0.1 kg m^2). Bullet still integrates each as a link of the
-articulated body, which costs 13 % of a ``stepSimulation`` of the arm. Folding them is exact: a massless rigid
-attachment adds no mass and no parallel-axis term, and an isotropic inertia ``c I`` adds ``c`` to the parent's
-diagonal in any frame; the children of a folded link hang from its parent through the composed fixed origin.
-Trajectories then differ only by floating-point rounding (1e-17 rad after one step, growing only where the motion
-itself is chaotic). The folded frames stay queryable (:class:`FoldedFrame`), and the robot's joint list keeps its
-URDF layout in recorded states (:data:`URDF_JOINTS`), so datasets read the same as before.
+massless with a nominal isotropic inertia (0.1 kg m^2, the URDF's value for every link). Bullet still
+integrates each as a link of the articulated body, which costs 13 % of a ``stepSimulation`` of the arm.
+Folding them is exact: a massless rigid attachment adds no mass and no parallel-axis term, and an isotropic
+inertia ``c I`` adds ``c`` to the parent's diagonal in any frame; the children of a folded link hang from its
+parent through the composed fixed origin. Trajectories then differ only by floating-point rounding (1e-17 rad
+after one step, growing only where the motion itself is chaotic). The folded frames stay queryable
+(:class:`FoldedFrame`), and the robot's joint list keeps its URDF layout in recorded states
+(:data:`URDF_JOINTS`), so datasets read the same as before.
 """
 
 from __future__ import annotations

@@ -65,6 +65,18 @@ def start_driver(cluster: TwoNodeCluster, req: GenerateRequest, out: Path, *extr
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+def second_node_worker(cluster: TwoNodeCluster, proc: subprocess.Popen, timeout: float = 120) -> int:
+    """Wait until the second node runs an episode task for the driver ``proc``; return that worker's pid."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no episode worker appeared on the second node"
+        workers = cluster.episode_workers("second")
+        if workers:
+            return workers[0]
+        time.sleep(0.02)
+
+
 def watch(cluster: TwoNodeCluster, proc: subprocess.Popen, timeout: float = 240) -> dict[str, set[str]]:
     """Wait for the driver; return the TMPDIR seen in the environment of each node's episode workers."""
     seen: dict[str, set[str]] = {"head": set(), "second": set()}
@@ -110,14 +122,7 @@ def test_a_killed_cluster_worker_reruns_its_episode(cluster, references, tmp_pat
     out = tmp_path / "ds"
     proc = start_driver(cluster, MUJOCO, out)
     try:
-        deadline = time.monotonic() + 120
-        victims: list[int] = []
-        while not victims:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no episode worker appeared on the second node"
-            victims = cluster.episode_workers("second")
-            time.sleep(0.02)
-        os.kill(victims[0], signal.SIGKILL)
+        os.kill(second_node_worker(cluster, proc), signal.SIGKILL)
         stdout, stderr = (s.decode() for s in proc.communicate(timeout=240))
     finally:
         if proc.poll() is None:
@@ -182,11 +187,7 @@ def test_a_node_that_dies_mid_run_costs_only_a_retry(cluster, tmp_path, run_cli)
     out = tmp_path / "ds"
     proc = start_driver(cluster, MUJOCO_LONG, out)
     try:
-        deadline = time.monotonic() + 120
-        while not cluster.episode_workers("second"):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "no episode worker appeared on the second node"
-            time.sleep(0.02)
+        second_node_worker(cluster, proc)
         cluster.cluster.remove_node(cluster.nodes.pop("second"), allow_graceful=False)
         stdout, stderr = (s.decode() for s in proc.communicate(timeout=240))
     finally:
