@@ -11,17 +11,25 @@ range matches the camera's Intrinsics; the depth returned is metric z-depth from
 
 from __future__ import annotations
 
+import concurrent.futures
+import functools
 import importlib
 import os
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import mujoco
 import numpy as np
 
 from renderers.camera import validate_resolution
-from renderers.engine_cameras import set_mujoco_clip
+from renderers.engine_cameras import clip_differs, set_mujoco_clip
 from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from renderers.gl_thread import GLThread
+
+T = TypeVar("T")
 
 MODALITIES = ("rgb", "depth", "seg_geom")
 """Modalities MujocoCameraRenderer.render can return."""
@@ -111,7 +119,12 @@ def _depth_from_framebuffer(r: Any, model: mujoco.MjModel) -> np.ndarray:
 
 
 class MujocoCameraRenderer:
-    """Renders named cameras of one MjModel at one resolution with a lazily created mujoco.Renderer."""
+    """Renders named cameras of one MjModel at one resolution with a lazily created mujoco.Renderer.
+
+    With a ``GLThread`` (``gl``), every GL call of this renderer runs on that thread, and :meth:`begin` returns
+    as soon as the scene is copied from ``data``: the draw and read-back then overlap whatever the caller does
+    next (docs/performance.md, "Pipelined rendering"). Without one, everything runs on the caller's thread.
+    """
 
     def __init__(
         self,
@@ -120,13 +133,16 @@ class MujocoCameraRenderer:
         height: int,
         quality: str = "default",
         show_sites: bool = False,
+        gl: GLThread | None = None,
     ) -> None:
         self.width, self.height = validate_resolution(width, height)
         if quality not in QUALITY_PRESETS:
             raise InputError(f"unknown render quality {quality!r}; expected one of {sorted(QUALITY_PRESETS)}")
         self.model = model
         self.quality = quality
+        self._gl = gl
         self._renderer: mujoco.Renderer | None = None
+        self._pending: Future[dict[str, np.ndarray]] | None = None
         self._option = mujoco.MjvOption()
         if not show_sites:
             self._option.sitegroup[:] = 0
@@ -138,8 +154,25 @@ class MujocoCameraRenderer:
             apply_quality(m, self.quality)
             m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
             m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
-            self._renderer = mujoco.Renderer(m, height=self.height, width=self.width)
+            make = functools.partial(mujoco.Renderer, m, height=self.height, width=self.width)
+            self._renderer = make() if self._gl is None else self._gl.call(make)
         return self._renderer
+
+    @property
+    def gl_renderer(self) -> mujoco.Renderer | None:
+        """Return the live mujoco.Renderer (None before the first frame or after close); its GL calls belong on
+        :meth:`run_gl`."""
+        return self._renderer
+
+    def run_gl(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` where this renderer's GL context lives, after the draws already queued."""
+        return fn(*args) if self._gl is None else self._gl.call(fn, *args)
+
+    def wait(self) -> None:
+        """Block until the last :meth:`begin`'s draw has finished (its errors are raised by its future)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            concurrent.futures.wait([pending])
 
     def render(
         self,
@@ -149,6 +182,19 @@ class MujocoCameraRenderer:
         clip: tuple[float, float] | None = None,
     ) -> dict[str, np.ndarray]:
         """Return {rgb (H,W,3) uint8, depth (H,W) float32 metres z, seg_geom (H,W) int32, -1 = background}."""
+        return self.begin(data, camera_name, modalities, clip).result()
+
+    def begin(
+        self,
+        data: mujoco.MjData,
+        camera_name: str,
+        modalities: Iterable[str] = MODALITIES,
+        clip: tuple[float, float] | None = None,
+    ) -> Future[dict[str, np.ndarray]]:
+        """Copy the scene seen by ``camera_name`` from ``data`` now; return the future of :meth:`render`'s dict.
+
+        ``data`` may change as soon as this returns. Without a GL thread the future is already done.
+        """
         mods = _check_modalities(modalities)
         validate_resolution(self.width, self.height)
         cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name)
@@ -160,11 +206,23 @@ class MujocoCameraRenderer:
                 f"camera {camera_name!r} was configured for {res[0]}x{res[1]} but is rendered at "
                 f"{self.width}x{self.height}; its K would not hold"
             )
-        if clip is not None:
+        self.wait()  # the scene below is this renderer's only one: its last draw must be done with it
+        if clip is not None and clip_differs(self.model, *clip):
+            if self._gl is not None:
+                self._gl.call(_no_op)  # queued draws of other renderers read the model's clip planes
             set_mujoco_clip(self.model, *clip)
         r = self._get_renderer()
         r.update_scene(data, camera=cam_id, scene_option=self._option)
         r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
+        if self._gl is None:
+            done: Future[dict[str, np.ndarray]] = Future()
+            done.set_result(self._draw(r, mods))
+            return done
+        self._pending = self._gl.submit(self._draw, r, mods)
+        return self._pending
+
+    def _draw(self, r: mujoco.Renderer, mods: tuple[str, ...]) -> dict[str, np.ndarray]:
+        """Draw the scene ``r`` holds and read back ``mods`` (on the thread that owns the GL context)."""
         out: dict[str, np.ndarray] = {}
         if "rgb" in mods:
             out["rgb"] = r.render()
@@ -193,8 +251,9 @@ class MujocoCameraRenderer:
 
     def close(self) -> None:
         """Free the GL context and renderer; a later render creates a new one."""
+        self.wait()
         if self._renderer is not None:
-            self._renderer.close()
+            self.run_gl(self._renderer.close)
             self._renderer = None
 
     def __enter__(self) -> MujocoCameraRenderer:
@@ -204,21 +263,34 @@ class MujocoCameraRenderer:
         self.close()
 
 
-class MujocoRendererPool:
-    """Holds one MujocoCameraRenderer per (width, height) for one model; close() frees them all."""
+def _no_op() -> None:
+    """Nothing: run on a GL thread to wait for the draws queued before it."""
 
-    def __init__(self, model: mujoco.MjModel, quality: str = "default", show_sites: bool = False) -> None:
+
+class MujocoRendererPool:
+    """Holds one MujocoCameraRenderer per (width, height) for one model; close() frees them all.
+
+    With ``gl``, all its renderers run their GL calls on that one thread (see MujocoCameraRenderer).
+    """
+
+    def __init__(self, model: mujoco.MjModel, quality: str = "default", show_sites: bool = False,
+                 gl: GLThread | None = None) -> None:
         if quality not in QUALITY_PRESETS:
             raise InputError(f"unknown render quality {quality!r}; expected one of {sorted(QUALITY_PRESETS)}")
-        self.model, self.quality, self.show_sites = model, quality, show_sites
+        self.model, self.quality, self.show_sites, self.gl = model, quality, show_sites, gl
         self._renderers: dict[tuple[int, int], MujocoCameraRenderer] = {}
 
     def get(self, width: int, height: int) -> MujocoCameraRenderer:
         """Return the (cached) renderer for this resolution."""
         key = validate_resolution(width, height)
         if key not in self._renderers:
-            self._renderers[key] = MujocoCameraRenderer(self.model, *key, self.quality, self.show_sites)
+            self._renderers[key] = MujocoCameraRenderer(self.model, *key, self.quality, self.show_sites, self.gl)
         return self._renderers[key]
+
+    @property
+    def renderers(self) -> list[MujocoCameraRenderer]:
+        """Return the pool's renderers (one per resolution rendered so far)."""
+        return list(self._renderers.values())
 
     def close(self) -> None:
         """Free every renderer of the pool."""

@@ -8,6 +8,7 @@ so that ids, names and classes mean the same on MuJoCo and PyBullet.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -22,6 +23,7 @@ from sim.segmentation import id_map
 from sim.transforms import pose_to_matrix
 
 if TYPE_CHECKING:
+    from renderers.gl_thread import GLThread
     from renderers.mujoco_render import MujocoRendererPool
     from sim.backend import Backend
     from sim.mujoco_backend import MujocoBackend
@@ -57,7 +59,7 @@ class SceneRenderer:
     PyBullet client and lights), narrowing to the concrete backend class after checking ``backend.name``.
     """
 
-    def __init__(self, backend: Backend, spec: SceneSpec, quality: str = "default"):
+    def __init__(self, backend: Backend, spec: SceneSpec, quality: str = "default", pipelined: bool = False):
         if quality not in QUALITIES:
             from sim.errors import InputError
 
@@ -71,6 +73,12 @@ class SceneRenderer:
         self._pool: MujocoRendererPool | None = None
         self._pb_lut: tuple[np.ndarray, np.ndarray] | None = None
         self._texture_version = 0  # backend.texture_version last uploaded to the pool's GL contexts
+        # MuJoCo draws on a GL thread of their own, so that render_async overlaps the caller's next step.
+        self._gl: GLThread | None = None
+        if pipelined and backend.name == "mujoco":
+            from renderers.gl_thread import GLThread
+
+            self._gl = GLThread()
 
     @property
     def segmentation_ids(self) -> dict[int, dict[str, str]]:
@@ -135,34 +143,40 @@ class SceneRenderer:
         ``modalities`` (rgb, depth, segmentation) restricts what is computed to those of each camera's own
         modalities (default: all of them); a modality not computed is None in the Frame.
         """
-        out = {}
+        return self.render_async(names, modalities).result()
+
+    def render_async(self, names: list[str] | None = None,
+                     modalities: Sequence[str] | None = None) -> PendingFrames:
+        """Start :meth:`render` of the world as it is now; the world may be stepped before ``.result()``.
+
+        A pipelined MuJoCo renderer copies each camera's scene now and draws it on its GL thread; otherwise the
+        frames are rendered before this returns. The next call waits for the previous draws.
+        """
+        out: dict[str, Frame | _MujocoDraw] = {}
         for name in names or list(self.cameras):
             cam = self.cameras[name]
             mods = tuple(m for m in cam.modalities if modalities is None or m in modalities)
             if self.backend.name == "mujoco":
-                out[name] = self._render_mujoco(cam, mods)
+                out[name] = self._begin_mujoco(cam, mods)
             else:
                 out[name] = self._render_pybullet(cam, mods)
-        return out
+        return PendingFrames(out)
 
     # -- engines ------------------------------------------------------------------------------------
-    def _render_mujoco(self, cam: CameraSpec, modalities: tuple[str, ...]) -> Frame:
+    def _begin_mujoco(self, cam: CameraSpec, modalities: tuple[str, ...]) -> _MujocoDraw:
         from renderers.mujoco_render import MujocoRendererPool
 
         b = self._mujoco
         if self._pool is None:
-            self._pool = MujocoRendererPool(b.model, self.quality)
+            self._pool = MujocoRendererPool(b.model, self.quality, gl=self._gl)
             self._geom_lut = b.instance_of_geom()
         self._sync_mujoco_textures(b, self._pool)
         intr = self.intrinsics[cam.name]
         mods = ["rgb" if m == "rgb" else "depth" if m == "depth" else "seg_geom" for m in modalities]
-        raw = self._pool.get(cam.width, cam.height).render(b.data, cam.name, mods, clip=(intr.near, intr.far))
-        seg = None
-        if "seg_geom" in raw:
-            seg = self._geom_lut[raw["seg_geom"]]  # index -1 (background) hits the trailing 0
+        raw = self._pool.get(cam.width, cam.height).begin(b.data, cam.name, mods, clip=(intr.near, intr.far))
         cam_id = b.model.camera(cam.name).id
         T = T_world_cam_from_mujoco(b.data.cam_xpos[cam_id], b.data.cam_xmat[cam_id])
-        return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
+        return _MujocoDraw(cam, intr, raw, T, self._geom_lut)
 
     # -- procedural textures (randomization writes model.tex_data in place) ---------------------------
     def _sync_mujoco_textures(self, b: MujocoBackend, pool: MujocoRendererPool) -> None:
@@ -172,8 +186,9 @@ class SceneRenderer:
             return
         from sim.mujoco_textures import upload_textures
 
-        gl = [r._renderer for r in pool._renderers.values() if r._renderer is not None]
-        upload_textures(b.model, gl, b.texture_ids())
+        for r in pool.renderers:
+            if r.gl_renderer is not None:
+                r.run_gl(upload_textures, b.model, [r.gl_renderer], b.texture_ids())
         self._texture_version = version
 
     def _pybullet_lut(self) -> tuple[np.ndarray, np.ndarray]:
@@ -210,21 +225,52 @@ class SceneRenderer:
             idx = np.clip(np.searchsorted(keys, code), 0, len(keys) - 1)
             hit = (keys[idx] == code) & (raw["seg_body"] >= 0)
             seg = np.where(hit, vals[idx], 0).astype(np.int32)
-        return self._finish(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
-
-    @staticmethod
-    def _finish(cam: CameraSpec, intr: Intrinsics, rgb: np.ndarray | None, depth: np.ndarray | None,
-                seg: np.ndarray | None, T: np.ndarray) -> Frame:
-        if intr.has_distortion:
-            # The engines render an ideal pinhole image with the same K; pixels whose ray leaves it read
-            # 0 (rgb black, depth 0 = no return, segmentation background).
-            rgb = None if rgb is None else distort_image(rgb, intr, nearest=False, fill=0)
-            depth = None if depth is None else distort_image(depth, intr, nearest=True, fill=0.0)
-            seg = None if seg is None else distort_image(seg, intr, nearest=True, fill=0)
-        return Frame(cam.name, rgb, depth, seg, intr, T)
+        return finish_frame(cam, intr, raw.get("rgb"), raw.get("depth"), seg, T)
 
     def close(self) -> None:
-        """Free GL resources."""
+        """Free GL resources (after the draws still queued)."""
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._gl is not None:
+            self._gl.close()
+            self._gl = None
+
+
+def finish_frame(cam: CameraSpec, intr: Intrinsics, rgb: np.ndarray | None, depth: np.ndarray | None,
+                 seg: np.ndarray | None, T: np.ndarray) -> Frame:
+    """Return the Frame of ideal pinhole images, with the camera's lens distortion applied when it has one."""
+    if intr.has_distortion:
+        # The engines render an ideal pinhole image with the same K; pixels whose ray leaves it read
+        # 0 (rgb black, depth 0 = no return, segmentation background).
+        rgb = None if rgb is None else distort_image(rgb, intr, nearest=False, fill=0)
+        depth = None if depth is None else distort_image(depth, intr, nearest=True, fill=0.0)
+        seg = None if seg is None else distort_image(seg, intr, nearest=True, fill=0)
+    return Frame(cam.name, rgb, depth, seg, intr, T)
+
+
+@dataclass(frozen=True, eq=False)
+class _MujocoDraw:
+    """A MuJoCo camera's frame being drawn: its raw images' future and what turns them into a Frame."""
+
+    cam: CameraSpec
+    intr: Intrinsics
+    raw: Future[dict[str, np.ndarray]]
+    T: np.ndarray
+    geom_lut: np.ndarray  # geom id -> instance id; index -1 (background) hits the trailing 0
+
+    def frame(self) -> Frame:
+        raw = self.raw.result()
+        seg = self.geom_lut[raw["seg_geom"]] if "seg_geom" in raw else None
+        return finish_frame(self.cam, self.intr, raw.get("rgb"), raw.get("depth"), seg, self.T)
+
+
+class PendingFrames:
+    """The frames one :meth:`SceneRenderer.render_async` started; ``result()`` waits for them."""
+
+    def __init__(self, frames: dict[str, Frame | _MujocoDraw]) -> None:
+        self._frames = frames
+
+    def result(self) -> dict[str, Frame]:
+        """Return one Frame per camera, in the order the cameras were asked for (raises a draw's error)."""
+        return {name: f if isinstance(f, Frame) else f.frame() for name, f in self._frames.items()}

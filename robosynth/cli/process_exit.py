@@ -5,7 +5,9 @@ and mujoco's objects): 0.1-0.4 s per command on a 2-core machine, which frees no
 would not. :func:`exit_process` runs what must run (the ``atexit`` handlers, which include ``weakref.finalize``
 callbacks, multiprocessing's and Ray's clean-up and coverage's data file), flushes the standard streams and
 ends the process with ``os._exit``. It falls back to the ordinary ``sys.exit`` whenever that could lose
-something: another thread still running, or an HDF5 file still open (HDF5 flushes open files at exit).
+something: another non-daemon thread still running, or an HDF5 file still open (HDF5 flushes open files at
+exit). Daemon threads (a renderer's idle GL thread, a parent watcher) do not hold the exit back: the ordinary
+exit would not wait for them either.
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ def _hdf5_files_open() -> bool:
 
 def can_exit_fast() -> bool:
     """Return True if ending the process now with ``os._exit`` (after the atexit handlers) loses nothing."""
-    return threading.active_count() == 1 and not _hdf5_files_open()
+    me = threading.current_thread()
+    others = [t for t in threading.enumerate() if t is not me and not t.daemon and t.is_alive()]
+    return not others and not _hdf5_files_open()
 
 
 def exit_process(code: int) -> NoReturn:

@@ -19,7 +19,7 @@ from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
 from randomization.seeding import stream
 from renderers.pointcloud import fuse_pointcloud
-from renderers.sensors import VISUAL_DETAIL, Frame, SceneRenderer
+from renderers.sensors import VISUAL_DETAIL, Frame, PendingFrames, SceneRenderer
 from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
@@ -105,8 +105,12 @@ def _check_pointcloud_cameras(spec: SceneSpec, options: RecordingOptions) -> Non
 class EpisodeRunner:
     """Records episodes of one scene on one backend; reuse it across episodes in a worker."""
 
-    def __init__(self, spec: SceneSpec, options: RecordingOptions, scene_dir: Path | None = None):
+    def __init__(self, spec: SceneSpec, options: RecordingOptions, scene_dir: Path | None = None,
+                 pipelined: bool = True):
+        """``pipelined``: MuJoCo draws each step's frames on a GL thread while the policy and the engine compute
+        the next step (the recorded frames are the same; docs/performance.md, "Pipelined rendering")."""
         self.spec = spec
+        self.pipelined = pipelined
         self.options = options
         self.scene_dir = scene_dir
         unknown = [c for c in options.cameras if c not in {cam.name for cam in spec.cameras}]
@@ -133,7 +137,8 @@ class EpisodeRunner:
             detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else NOTHING_RENDERED
             self._sim = Simulation(world_spec, self.options.backend, self.scene_dir, detail)
             self._renderer = (
-                SceneRenderer(self._sim.backend, world_spec, self.options.quality) if self.options.cameras else None
+                SceneRenderer(self._sim.backend, world_spec, self.options.quality, self.pipelined)
+                if self.options.cameras else None
             )
             self._structural_key = key
             self._model_xml = None
@@ -166,10 +171,10 @@ class EpisodeRunner:
         horizon = self.options.max_steps or self.spec.task.horizon
         buf = EpisodeBuffer(self.options.cameras)
         phases = expert_phases(expert) if policy is None else ()
-        cloud_rng = stream(dataset_seed, index, "pointcloud")
-        buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+        noise = (params, sensor_rng, stream(dataset_seed, index, "pointcloud"))
+        pending = self._begin_frames()  # drawn while the policy and the engine compute the next step
+        buf.add_obs(obs, sim.backend.get_state(exact=False))
         buf.add_phase(expert, phases)
-        self._add_cloud(buf, cloud_rng)
         success, reason = False, ""
         for _ in range(horizon):
             try:
@@ -182,13 +187,15 @@ class EpisodeRunner:
                 reason = result.info["failure_reason"]
                 break
             buf.add_step(action, result.reward)
+            self._collect_frames(buf, pending, *noise)
             obs = result.obs
-            buf.add_obs(obs, self._frames(params, sensor_rng), sim.backend.get_state(exact=False))
+            pending = self._begin_frames()
+            buf.add_obs(obs, sim.backend.get_state(exact=False))
             buf.add_phase(expert, phases)
-            self._add_cloud(buf, cloud_rng)
             if result.terminated:
                 success = bool(result.info["success"])
                 break
+        self._collect_frames(buf, pending, *noise)
         if not success and not reason:
             reason = f"no success within {horizon} steps"
         steps = len(buf.actions)
@@ -199,22 +206,24 @@ class EpisodeRunner:
             record.ep_meta["expert_phases"] = list(phases)
         return EpisodeResult(index, success, reason, steps, record)
 
-    def _add_cloud(self, buf: EpisodeBuffer, rng: np.random.Generator) -> None:
-        """Fuse the frames just added into ``pointcloud`` points (the episode's own seed stream)."""
-        if self.options.pointcloud is None:
-            return
-        cloud = fuse_pointcloud(buf.last_frames, self.options.pointcloud, rng)
-        for key, value in (("pointcloud", cloud.xyz), ("pointcloud_rgb", cloud.rgb),
-                           ("pointcloud_seg", cloud.ids[:, None])):
-            buf.clouds.setdefault(key, []).append(value)
+    def _begin_frames(self) -> PendingFrames | None:
+        """Start rendering the recorded cameras as the world is now (None without cameras)."""
+        return None if self._renderer is None else self._renderer.render_async(list(self.options.cameras))
 
-    def _frames(self, params: EpisodeParams, rng: np.random.Generator) -> dict[str, Frame]:
-        if self._renderer is None:
-            return {}
-        from randomization.apply import apply_sensor_noise
+    def _collect_frames(self, buf: EpisodeBuffer, pending: PendingFrames | None, params: EpisodeParams,
+                        sensor_rng: np.random.Generator, cloud_rng: np.random.Generator) -> None:
+        """Wait for ``pending``, add its frames (sensor noise applied) and their fused point cloud to ``buf``."""
+        frames: dict[str, Frame] = {}
+        if pending is not None:
+            from randomization.apply import apply_sensor_noise
 
-        frames = self._renderer.render(list(self.options.cameras))
-        return apply_sensor_noise(frames, params, rng)
+            frames = apply_sensor_noise(pending.result(), params, sensor_rng)
+        buf.add_frames(frames)
+        if self.options.pointcloud is not None:
+            cloud = fuse_pointcloud(frames, self.options.pointcloud, cloud_rng)
+            for key, value in (("pointcloud", cloud.xyz), ("pointcloud_rgb", cloud.rgb),
+                               ("pointcloud_seg", cloud.ids[:, None])):
+                buf.clouds.setdefault(key, []).append(value)
 
     def _record(self, buf: EpisodeBuffer, seed: int, index: int, params: EpisodeParams, success: bool,
                 reason: str) -> EpisodeRecord:
@@ -271,7 +280,6 @@ class EpisodeBuffer:
         self.actions: list[np.ndarray] = []
         self.rewards: list[float] = []
         self.clouds: dict[str, list[np.ndarray]] = {}  # pointcloud, pointcloud_rgb, pointcloud_seg per snapshot
-        self.last_frames: dict[str, Frame] = {}
         self.phases: list[int] = []  # expert phase index per observation (experts that declare PHASES)
 
     def arrays(self, depth_format: str = "metric") -> tuple[dict, dict, dict, dict, np.ndarray]:
@@ -312,17 +320,20 @@ class EpisodeBuffer:
         dones[-1] = 1
         return obs, next_obs, cameras, final, dones
 
-    def add_obs(self, obs: dict[str, np.ndarray], frames: dict[str, Frame], state: np.ndarray) -> None:
-        self.last_frames = frames
+    def add_obs(self, obs: dict[str, np.ndarray], state: np.ndarray) -> None:
+        """Add one observation's low-dim values and the engine state it was taken in."""
         for k in LOWDIM_KEYS:
             self.lowdim[k].append(np.asarray(obs[k], np.float32))
+        self.states.append(state)
+
+    def add_frames(self, frames: dict[str, Frame]) -> None:
+        """Add one observation's camera frames (the recorded cameras; empty without cameras)."""
         for cam, f in frames.items():
             self.intrinsics[cam] = f.intrinsics
             self.poses[cam].append(np.asarray(f.T_world_cam, np.float64))
             for key, arr in (("rgb", f.rgb), ("depth", f.depth), ("segmentation", f.segmentation)):
                 if arr is not None:
                     self.images[cam].setdefault(key, []).append(arr)
-        self.states.append(state)
 
     def add_phase(self, expert: Any, phases: tuple[str, ...]) -> None:
         """Record the expert's current phase (its index in ``phases``) for the observation just added."""

@@ -38,7 +38,9 @@ class RecordEpisodes(gym.Wrapper):
 
     def _snapshot(self, obs: dict[str, np.ndarray]) -> None:
         core = self._core
-        self._episode().add_obs(obs, core.last_frames or {}, core.sim.backend.get_state(exact=False))
+        buf = self._episode()
+        buf.add_obs(obs, core.sim.backend.get_state(exact=False))
+        buf.add_frames(core.last_frames or {})
 
     def reset(self, **kwargs):
         """Start a new recorded episode."""

@@ -1,0 +1,99 @@
+"""Pipelined MuJoCo rendering (a GL thread draws while the caller steps) records the same frames as drawing on the
+caller's thread: per render, across a randomized episode with two cameras, sensor noise and point clouds."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from randomization.load import preset
+from renderers.sensors import SceneRenderer
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
+from scenes.loader import load_scene
+from scenes.runtime import Simulation
+
+SPEC = load_scene("pick_place")
+SMALL = SPEC.model_copy(update={"cameras": tuple(c.model_copy(update={"width": 48, "height": 40})
+                                                  for c in SPEC.cameras)})
+MOVE = np.array([0.6, -0.4, -0.5, 0.3, 1.0], dtype=np.float32)
+
+
+def _frames_equal(a, b) -> None:
+    assert a.keys() == b.keys()
+    for name in a:
+        for key in ("rgb", "depth", "segmentation", "T_world_cam"):
+            x, y = getattr(a[name], key), getattr(b[name], key)
+            assert (x is None) == (y is None), (name, key)
+            if x is not None:
+                np.testing.assert_array_equal(x, y, err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("spec", [SPEC, SMALL.model_copy(update={"cameras": (
+    SMALL.cameras[0], SMALL.cameras[1].model_copy(update={"width": 64, "height": 48}))})],
+    ids=["same_resolution", "two_resolutions"])
+def test_render_async_sees_the_world_as_it_was_when_called(spec):
+    sim = Simulation(spec, "mujoco", None)
+    sim.reset(np.random.default_rng(0))
+    sync = SceneRenderer(sim.backend, spec, "fast")
+    piped = SceneRenderer(sim.backend, spec, "fast", pipelined=True)
+    try:
+        for _ in range(4):
+            expected = sync.render()
+            pending = piped.render_async()
+            for _ in range(3):  # the world moves on while the frames are drawn
+                sim.step(MOVE)
+            _frames_equal(pending.result(), expected)
+    finally:
+        piped.close()
+        sync.close()
+        sim.close()
+    assert not any(t.name == "robosynth-gl" and t.is_alive() for t in threading.enumerate())
+
+
+def test_pipelined_episodes_record_the_same_arrays_as_sequential_ones():
+    cfg = preset("full", SMALL)
+    options = RecordingOptions(backend="mujoco", cameras=("agentview", "wrist"), randomization=cfg, max_steps=12,
+                               quality="fast", pointcloud=64)
+    records = []
+    for pipelined in (False, True):
+        runner = EpisodeRunner(SMALL, options, pipelined=pipelined)
+        records.append([runner.run(7, i).record for i in (0, 1)])  # textures change between the two episodes
+        runner.close()
+    for seq, piped in zip(*records, strict=True):
+        assert seq is not None and piped is not None
+        assert seq.obs.keys() == piped.obs.keys() and seq.final_images.keys() == piped.final_images.keys()
+        for key in seq.obs:
+            np.testing.assert_array_equal(seq.obs[key], piped.obs[key], err_msg=key)
+        for key in seq.final_images:
+            np.testing.assert_array_equal(seq.final_images[key], piped.final_images[key], err_msg=key)
+        np.testing.assert_array_equal(seq.states, piped.states)
+        for cam in seq.cameras:
+            np.testing.assert_array_equal(seq.cameras[cam].T_world_cam, piped.cameras[cam].T_world_cam)
+
+
+def test_a_draw_error_is_raised_by_result_and_the_renderer_goes_on(monkeypatch):
+    from renderers.mujoco_render import MujocoCameraRenderer
+
+    sim = Simulation(SMALL, "mujoco", None)
+    sim.reset(np.random.default_rng(0))
+    piped = SceneRenderer(sim.backend, SMALL, "fast", pipelined=True)
+    try:
+        good = piped.render(["agentview"])
+        real, threads = MujocoCameraRenderer._draw, []
+
+        def failing_draw(self, r, mods):
+            threads.append(threading.current_thread().name)
+            return 1 / 0
+
+        monkeypatch.setattr(MujocoCameraRenderer, "_draw", failing_draw)
+        pending = piped.render_async(["agentview"])
+        with pytest.raises(ZeroDivisionError):
+            pending.result()
+        assert threads == ["robosynth-gl"]  # drawn on the GL thread, not the caller's
+        monkeypatch.setattr(MujocoCameraRenderer, "_draw", real)
+        _frames_equal(piped.render(["agentview"]), good)
+    finally:
+        piped.close()
+        sim.close()
