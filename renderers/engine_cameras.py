@@ -84,12 +84,6 @@ def set_mujoco_clip(model: Any, near: float, far: float) -> None:
     model.vis.map.znear, model.vis.map.zfar = mujoco_clip_planes(near, far, float(model.stat.extent))
 
 
-def clip_differs(model: Any, near: float, far: float) -> bool:
-    """Return True unless ``set_mujoco_clip(model, near, far)`` would leave model.vis.map as it is."""
-    znear, zfar = mujoco_clip_planes(near, far, float(model.stat.extent))
-    vis = model.vis.map
-    return bool(np.float32(znear) != np.float32(vis.znear) or np.float32(zfar) != np.float32(vis.zfar))
-
 
 # ----------------------------------------------------------------------------------------- PyBullet / OpenGL
 

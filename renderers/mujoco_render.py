@@ -1,6 +1,6 @@
 """Low-level MuJoCo rendering: one reusable mujoco.Renderer per resolution, RGB / z-depth / geom ids.
 
-Rendering never changes physics: only ``Renderer.update_scene`` (mjv_updateScene) reads ``data``; no
+Rendering never changes physics: only ``mjv_updateScene`` reads ``data``; no
 mj_step / mj_forward is called. The caller must have run mj_forward (or mj_step / mj_kinematics)
 after changing qpos, so that ``data.xpos`` / ``data.cam_xpos`` are current.
 
@@ -15,6 +15,7 @@ import concurrent.futures
 import functools
 import importlib
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +24,8 @@ import mujoco
 import numpy as np
 
 from renderers.camera import validate_resolution
-from renderers.engine_cameras import clip_differs, set_mujoco_clip
+from renderers.engine_cameras import set_mujoco_clip
+from renderers.mujoco_passes import depth_planes, draw
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -74,56 +76,20 @@ def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
     return mods
 
 
-def _segmentation_from_framebuffer(r: Any) -> np.ndarray | None:
-    """Return geom ids (H, W) int32 decoded from the id colours left by a depth pass, or None if unavailable.
+MAX_GEOM = 10000
+"""Geoms one MjvScene holds (mujoco.Renderer's default)."""
 
-    mujoco.Renderer draws its depth pass with mjRND_SEGMENT | mjRND_IDCOLOR, so the colour buffer then holds
-    exactly what a segmentation pass would; this reads it (uses the renderer's context, scene and rect).
-    """
-    ctx, scene, rect = getattr(r, "_mjr_context", None), getattr(r, "_scene", None), getattr(r, "_rect", None)
-    if ctx is None or scene is None or rect is None:
-        return None
-    if getattr(r, "_gl_context", None):
-        r._gl_context.make_current()
-    rgb = np.empty((r.height, r.width, 3), dtype=np.uint8)
-    mujoco.mjr_readPixels(rgb, None, rect, ctx)
-    img = rgb.astype(np.uint32)
-    segid = img[..., 0] + (img[..., 1] << 8) + (img[..., 2] << 16)
-    lut = np.full(scene.ngeom + 1, -1, dtype=np.int32)
-    geom_type = int(mujoco.mjtObj.mjOBJ_GEOM)
-    for g in scene.geoms[: scene.ngeom]:
-        if g.segid != -1 and g.objtype == geom_type:
-            lut[g.segid + 1] = g.objid
-    return np.flipud(lut[np.minimum(segid, scene.ngeom)]).astype(np.int32)
-
-
-def _depth_from_framebuffer(r: Any, model: mujoco.MjModel) -> np.ndarray:
-    """Return metric z-depth (H, W) float32 from the depth buffer the last pass left (no second draw).
-
-    The conversion is mujoco.Renderer's own (reversed-Z perspective, float32 planes, float64 division), so the
-    values equal a depth pass's wherever geometry was drawn; pixels with no geometry read ``far``.
-    """
-    if getattr(r, "_gl_context", None):
-        r._gl_context.make_current()
-    buf = np.empty((r.height, r.width), dtype=np.float32)
-    mujoco.mjr_readPixels(None, buf, r._rect, r._mjr_context)
-    extent = model.stat.extent
-    zfar = np.float32(model.vis.map.zfar * extent)
-    znear = np.float32(model.vis.map.znear * extent)
-    c_coef = -(zfar + znear) / (zfar - znear)
-    d_coef = -(np.float32(2) * zfar * znear) / (zfar - znear)
-    c_coef = np.float32(-0.5) * c_coef - np.float32(0.5)
-    d_coef = np.float32(-0.5) * d_coef
-    depth = (d_coef / (buf.astype(np.float64) + c_coef)).astype(np.float32)
-    return np.flipud(depth) if getattr(r, "_gl_context", None) else depth
+MAX_IN_FLIGHT = 3
+"""Frames a renderer with a GL thread may have queued: the caller runs ahead of the draws by up to this many."""
 
 
 class MujocoCameraRenderer:
-    """Renders named cameras of one MjModel at one resolution with a lazily created mujoco.Renderer.
+    """Renders named cameras of one MjModel at one resolution; its GL context is created on the first frame.
 
-    With a ``GLThread`` (``gl``), every GL call of this renderer runs on that thread, and :meth:`begin` returns
-    as soon as the scene is copied from ``data``: the draw and read-back then overlap whatever the caller does
-    next (docs/performance.md, "Pipelined rendering"). Without one, everything runs on the caller's thread.
+    :meth:`begin` copies what a camera sees from ``data`` into a scene of this renderer's own (``mjv_updateScene``,
+    on the caller's thread) and draws it (``renderers.mujoco_passes``). With a ``GLThread`` (``gl``) every GL call
+    runs on that thread: ``begin`` returns before the draw, and up to ``MAX_IN_FLIGHT`` frames can be queued while
+    the caller steps the world (docs/performance.md, "Pipelined rendering"). Without one, it draws at once.
     """
 
     def __init__(
@@ -141,38 +107,53 @@ class MujocoCameraRenderer:
         self.model = model
         self.quality = quality
         self._gl = gl
-        self._renderer: mujoco.Renderer | None = None
-        self._pending: Future[dict[str, np.ndarray]] | None = None
+        self._context: Future[mujoco.Renderer] | None = None  # the GL context (a mujoco.Renderer), once created
+        self._free: list[mujoco.MjvScene] = []
+        self._in_flight: deque[tuple[Future[dict[str, np.ndarray]], mujoco.MjvScene]] = deque()
         self._option = mujoco.MjvOption()
         if not show_sites:
             self._option.sitegroup[:] = 0
 
-    def _get_renderer(self) -> mujoco.Renderer:
-        if self._renderer is None:
+    def _ensure_context(self) -> Future[mujoco.Renderer]:
+        """Start creating the GL context (on the GL thread, without waiting for it) unless it exists."""
+        if self._context is None:
             ensure_gl_backend()
             m = self.model
             apply_quality(m, self.quality)
             m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
             m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
             make = functools.partial(mujoco.Renderer, m, height=self.height, width=self.width)
-            self._renderer = make() if self._gl is None else self._gl.call(make)
-        return self._renderer
-
-    @property
-    def gl_renderer(self) -> mujoco.Renderer | None:
-        """Return the live mujoco.Renderer (None before the first frame or after close); its GL calls belong on
-        :meth:`run_gl`."""
-        return self._renderer
+            self._context = self._gl.submit(make) if self._gl is not None else _done(make)
+        return self._context
 
     def run_gl(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` where this renderer's GL context lives, after the draws already queued."""
         return fn(*args) if self._gl is None else self._gl.call(fn, *args)
 
+    def upload_textures(self, tex_ids: Iterable[int]) -> None:
+        """Re-upload textures ``tex_ids`` from the model to this renderer's GL context, if it has one (after the
+        queued draws: collect them first when the new textures must not show in them)."""
+        context = self._context
+        if context is not None:
+            from sim.mujoco_textures import upload_textures
+
+            ids = [int(t) for t in tex_ids]
+            self.run_gl(lambda: upload_textures(self.model, [context.result()], ids))
+
     def wait(self) -> None:
-        """Block until the last :meth:`begin`'s draw has finished (its errors are raised by its future)."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            concurrent.futures.wait([pending])
+        """Block until every queued draw has finished (their errors are raised by their futures)."""
+        while self._in_flight:
+            fut, scene = self._in_flight.popleft()
+            concurrent.futures.wait([fut])
+            self._free.append(scene)
+
+    def _take_scene(self) -> mujoco.MjvScene:
+        """Return a scene no queued draw uses (waiting for the oldest draw when MAX_IN_FLIGHT are queued)."""
+        while self._in_flight and (self._in_flight[0][0].done() or len(self._in_flight) >= MAX_IN_FLIGHT):
+            fut, scene = self._in_flight.popleft()
+            concurrent.futures.wait([fut])
+            self._free.append(scene)
+        return self._free.pop() if self._free else mujoco.MjvScene(self.model, maxgeom=MAX_GEOM)
 
     def render(
         self,
@@ -206,55 +187,29 @@ class MujocoCameraRenderer:
                 f"camera {camera_name!r} was configured for {res[0]}x{res[1]} but is rendered at "
                 f"{self.width}x{self.height}; its K would not hold"
             )
-        self.wait()  # the scene below is this renderer's only one: its last draw must be done with it
-        if clip is not None and clip_differs(self.model, *clip):
-            if self._gl is not None:
-                self._gl.call(_no_op)  # queued draws of other renderers read the model's clip planes
-            set_mujoco_clip(self.model, *clip)
-        r = self._get_renderer()
-        r.update_scene(data, camera=cam_id, scene_option=self._option)
-        r.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
+        if clip is not None:
+            set_mujoco_clip(self.model, *clip)  # read by mjv_updateScene below: queued draws keep their own
+        context = self._ensure_context()
+        scene = self._take_scene()
+        camera = mujoco.MjvCamera()
+        camera.type, camera.fixedcamid = mujoco.mjtCamera.mjCAMERA_FIXED, cam_id
+        mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value, scene)
+        scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
+        args = (context, scene, mods, depth_planes(self.model), self.model.vis.quality.offsamples == 0)
         if self._gl is None:
-            done: Future[dict[str, np.ndarray]] = Future()
-            done.set_result(self._draw(r, mods))
-            return done
-        self._pending = self._gl.submit(self._draw, r, mods)
-        return self._pending
-
-    def _draw(self, r: mujoco.Renderer, mods: tuple[str, ...]) -> dict[str, np.ndarray]:
-        """Draw the scene ``r`` holds and read back ``mods`` (on the thread that owns the GL context)."""
-        out: dict[str, np.ndarray] = {}
-        if "rgb" in mods:
-            out["rgb"] = r.render()
-            if "depth" in mods and self.model.vis.quality.offsamples == 0:
-                out["depth"] = _depth_from_framebuffer(r, self.model)  # the colour pass left the depth buffer
-        if "depth" in mods and "depth" not in out:
-            r.enable_depth_rendering()
-            try:
-                out["depth"] = r.render().astype(np.float32, copy=False)
-                if "seg_geom" in mods:
-                    # The depth pass already drew segment id colours: read them instead of a third pass.
-                    seg = _segmentation_from_framebuffer(r)
-                    if seg is not None:
-                        out["seg_geom"] = seg
-            finally:
-                r.disable_depth_rendering()
-        if "seg_geom" in mods and "seg_geom" not in out:
-            r.enable_segmentation_rendering()
-            try:
-                seg = r.render()
-            finally:
-                r.disable_segmentation_rendering()
-            is_geom = seg[..., 1] == int(mujoco.mjtObj.mjOBJ_GEOM)
-            out["seg_geom"] = np.where(is_geom, seg[..., 0], -1).astype(np.int32)
-        return out
+            self._free.append(scene)
+            return _done(functools.partial(_draw_with, *args))
+        fut = self._gl.submit(_draw_with, *args)
+        self._in_flight.append((fut, scene))
+        return fut
 
     def close(self) -> None:
-        """Free the GL context and renderer; a later render creates a new one."""
+        """Free the GL context and renderer (after the queued draws); a later render creates a new one."""
         self.wait()
-        if self._renderer is not None:
-            self.run_gl(self._renderer.close)
-            self._renderer = None
+        self._free.clear()
+        context, self._context = self._context, None
+        if context is not None and not (context.done() and context.exception() is not None):
+            self.run_gl(lambda: context.result().close())
 
     def __enter__(self) -> MujocoCameraRenderer:
         return self
@@ -263,8 +218,20 @@ class MujocoCameraRenderer:
         self.close()
 
 
-def _no_op() -> None:
-    """Nothing: run on a GL thread to wait for the draws queued before it."""
+def _draw_with(context: Future[mujoco.Renderer], scene: mujoco.MjvScene, mods: tuple[str, ...],
+               planes: tuple[np.float32, np.float32], depth_from_colour_pass: bool) -> dict[str, np.ndarray]:
+    """Draw ``scene`` in the (created) context: :func:`renderers.mujoco_passes.draw`."""
+    return draw(context.result(), scene, mods, planes, depth_from_colour_pass)
+
+
+def _done(fn: Callable[[], T]) -> Future[T]:
+    """Return a finished Future holding ``fn()``'s result or its exception."""
+    fut: Future[T] = Future()
+    try:
+        fut.set_result(fn())
+    except Exception as exc:  # noqa: BLE001 - raised again by fut.result()
+        fut.set_exception(exc)
+    return fut
 
 
 class MujocoRendererPool:

@@ -184,11 +184,8 @@ class SceneRenderer:
         version = b.texture_version
         if version == self._texture_version:
             return
-        from sim.mujoco_textures import upload_textures
-
         for r in pool.renderers:
-            if r.gl_renderer is not None:
-                r.run_gl(upload_textures, b.model, [r.gl_renderer], b.texture_ids())
+            r.upload_textures(b.texture_ids())
         self._texture_version = version
 
     def _pybullet_lut(self) -> tuple[np.ndarray, np.ndarray]:

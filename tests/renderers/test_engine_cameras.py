@@ -192,10 +192,10 @@ def test_rendering_does_not_change_mujoco_data():
     before = (data.qpos.copy(), data.qvel.copy(), data.act.copy(), data.time)
     with MujocoCameraRenderer(model, 32, 24) as r:
         first = r.render(data, "cam")
-        handle = r._renderer
+        handle = r._context
         r.render(data, "cam", ["rgb"])
-        assert r._renderer is handle  # one renderer, reused
-    assert r._renderer is None
+        assert r._context is handle  # one GL context, reused
+    assert r._context is None
     assert set(first) == {"rgb", "depth", "seg_geom"} and first["seg_geom"].dtype == np.int32
     np.testing.assert_array_equal(data.qpos, before[0])
     np.testing.assert_array_equal(data.qvel, before[1])

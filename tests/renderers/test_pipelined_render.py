@@ -52,6 +52,27 @@ def test_render_async_sees_the_world_as_it_was_when_called(spec):
     assert not any(t.name == "robosynth-gl" and t.is_alive() for t in threading.enumerate())
 
 
+def test_frames_queued_deeper_than_the_scene_pool_come_back_in_order():
+    from renderers.mujoco_render import MAX_IN_FLIGHT
+
+    sim = Simulation(SMALL, "mujoco", None)
+    sim.reset(np.random.default_rng(1))
+    sync = SceneRenderer(sim.backend, SMALL, "fast")
+    piped = SceneRenderer(sim.backend, SMALL, "fast", pipelined=True)
+    try:
+        expected, pending = [], []
+        for _ in range(2 * MAX_IN_FLIGHT + 1):  # never collected in between: begin waits for the oldest draws
+            expected.append(sync.render())
+            pending.append(piped.render_async())
+            sim.step(MOVE)
+        for p, e in zip(pending, expected, strict=True):
+            _frames_equal(p.result(), e)
+    finally:
+        piped.close()
+        sync.close()
+        sim.close()
+
+
 def test_pipelined_episodes_record_the_same_arrays_as_sequential_ones():
     cfg = preset("full", SMALL)
     options = RecordingOptions(backend="mujoco", cameras=("agentview", "wrist"), randomization=cfg, max_steps=12,
@@ -74,25 +95,25 @@ def test_pipelined_episodes_record_the_same_arrays_as_sequential_ones():
 
 
 def test_a_draw_error_is_raised_by_result_and_the_renderer_goes_on(monkeypatch):
-    from renderers.mujoco_render import MujocoCameraRenderer
+    import renderers.mujoco_render as mujoco_render
 
     sim = Simulation(SMALL, "mujoco", None)
     sim.reset(np.random.default_rng(0))
     piped = SceneRenderer(sim.backend, SMALL, "fast", pipelined=True)
     try:
         good = piped.render(["agentview"])
-        real, threads = MujocoCameraRenderer._draw, []
+        threads = []
 
-        def failing_draw(self, r, mods):
+        def failing_draw(*args):
             threads.append(threading.current_thread().name)
             return 1 / 0
 
-        monkeypatch.setattr(MujocoCameraRenderer, "_draw", failing_draw)
+        monkeypatch.setattr(mujoco_render, "draw", failing_draw)
         pending = piped.render_async(["agentview"])
         with pytest.raises(ZeroDivisionError):
             pending.result()
         assert threads == ["robosynth-gl"]  # drawn on the GL thread, not the caller's
-        monkeypatch.setattr(MujocoCameraRenderer, "_draw", real)
+        monkeypatch.undo()
         _frames_equal(piped.render(["agentview"]), good)
     finally:
         piped.close()
