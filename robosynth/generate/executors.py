@@ -64,6 +64,12 @@ def _die_with_parent(parent_pid: int) -> None:
 RetryFn = Callable[[int, str, int], None]
 
 
+def usable_cores() -> int:
+    """Return the cores this process may run on (its CPU affinity where the OS has one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
 def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
     """Record the episodes in this process, each written on a writer thread while the next one records.
 
@@ -101,11 +107,14 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
     if executor == "ray":
-        yield from run_ray(job, out, indices, workers, ray or RayOptions(), on_retry, on_info)
+        opts = ray or RayOptions()
+        yield from run_ray(job.with_render_thread(opts.cpus_per_episode), out, indices, workers, opts, on_retry,
+                           on_info)
         return
     if workers == 1 or len(indices) <= 1:
         yield from run_in_process(job, out, indices)
         return
+    job = job.with_render_thread(usable_cores() / workers)
     pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
                        on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
                        recover=lambda index: finished_result(out, index), backend=job.request.backend)

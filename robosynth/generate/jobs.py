@@ -6,6 +6,7 @@ depend only on (seed, index, request), never on which worker ran it or what it r
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -28,11 +29,18 @@ from sim.errors import InputError
 
 @dataclass(frozen=True)
 class Job:
-    """A picklable description of what every worker records."""
+    """A picklable description of what every worker records, and how (``render_thread``: MuJoCo frames are drawn
+    on a thread of their own while the next step computes; the recorded bytes are the same either way)."""
     request: GenerateRequest
     spec_json: str
     scene_dir: str | None
     randomization_json: str | None
+    render_thread: bool = True
+
+    def with_render_thread(self, cores_per_episode: float) -> Job:
+        """Return this job drawing on a render thread only where each episode has 2 or more cores to itself
+        (with fewer, the workers already fill the cores and a second thread per worker only competes)."""
+        return dataclasses.replace(self, render_thread=cores_per_episode >= 2)
 
 
 def make_job(req: GenerateRequest) -> Job:
@@ -64,11 +72,12 @@ _RUNNER: dict[str, EpisodeRunner] = {}
 
 
 def _runner(job: Job) -> EpisodeRunner:
-    key = job.spec_json + str(job.request)
+    key = job.spec_json + str(job.request) + str(job.render_thread)
     if key not in _RUNNER:
         close_runners()
         spec = SceneSpec.model_validate_json(job.spec_json)
-        _RUNNER[key] = EpisodeRunner(spec, recording_options(job), Path(job.scene_dir) if job.scene_dir else None)
+        _RUNNER[key] = EpisodeRunner(spec, recording_options(job), Path(job.scene_dir) if job.scene_dir else None,
+                                     pipelined=job.render_thread)
     return _RUNNER[key]
 
 

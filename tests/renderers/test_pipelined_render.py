@@ -118,3 +118,13 @@ def test_a_draw_error_is_raised_by_result_and_the_renderer_goes_on(monkeypatch):
     finally:
         piped.close()
         sim.close()
+
+
+def test_a_render_thread_only_where_each_episode_has_two_cores():
+    from robosynth.generate.jobs import make_job
+    from robosynth.generate.request import GenerateRequest
+
+    job = make_job(GenerateRequest(scene="pick_place", episodes=2))
+    assert job.render_thread  # one process recording alone: the draws overlap its stepping
+    assert not job.with_render_thread(1.0).render_thread  # 2 workers on 2 cores, or Ray's default 1 CPU a task
+    assert job.with_render_thread(2.0).render_thread
