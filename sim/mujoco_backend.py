@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 VISUAL_GROUP = 1
 COLLISION_GROUP = 3  # hidden by the default renderer geomgroup mask
+FLOOR_GRID = 0.05  # the floor plane's render tessellation (m): 40,000 quads
+FLOOR_GRID_LOD = 0.25  # below LOD_DETAIL (the `fast` preset): 1,600 quads, half a 128x128 `fast` frame's cost less;
+LOD_DETAIL = 0.25  # floor pixels near a camera differ by a few levels of 255 (lighting interpolation; tests/renderers)
 
 
 def _import_mujoco() -> Any:
@@ -178,7 +181,8 @@ def compile_spec(spec: SceneSpec, scene_dir: Path | None = None, visual_detail: 
     ms.visual.headlight.specular = [0.0, 0.0, 0.0]
     if spec.floor:
         ms.worldbody.add_geom(
-            name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[5, 5, 0.05], rgba=list(spec.floor_rgba)
+            name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, rgba=list(spec.floor_rgba),
+            size=[5, 5, FLOOR_GRID_LOD if visual_detail < LOD_DETAIL else FLOOR_GRID]
         )
     for o in spec.objects:
         _add_object(mujoco, ms, o, scene_dir)
