@@ -86,7 +86,9 @@ def reduced_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
     path = cache_dir() / f"{key}.obj"
     try:
         cached = path.read_bytes()
-        if cached.startswith(b"v "):  # anything else (a file someone truncated) is recomputed
+        # A decimated mesh (write_obj: "v " first) or the source itself (too few faces to decimate: cached as it
+        # is, so that the next run neither parses it again nor rewrites it); anything else is recomputed.
+        if cached.startswith(b"v ") or cached == data:
             return cached
     except OSError:
         pass

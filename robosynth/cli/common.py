@@ -9,7 +9,6 @@ import importlib
 import os
 import platform
 import sys
-from importlib import metadata
 
 from rich.console import Console
 
@@ -62,6 +61,8 @@ def resolve_backends(choice: str) -> tuple[str, ...]:
 
 
 def _dist_version(name: str) -> str:
+    from importlib import metadata  # only --version reads it (importlib.metadata costs ~10 ms of start-up)
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
