@@ -9,7 +9,6 @@ from typing import Any
 
 from sim.mesh_lod import reduced_obj
 
-
 _OBJECT_LINE_PREFIXES = (b"o ", b"g ", b"usemtl", b"mtllib")
 _OBJECT_LINE_AFTER_NEWLINE = re.compile(rb"\n(?:o |g |usemtl|mtllib)")  # a literal prefix: scans at memchr speed
 
