@@ -5,10 +5,13 @@ Nothing here imports an engine; the library never imports this module.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import os
 import platform
 import sys
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
@@ -48,6 +51,31 @@ def out_console() -> Console:
 def err_console() -> Console:
     """Return a rich console on stderr, for progress and warnings."""
     return Console(stderr=True, highlight=False)
+
+
+@contextlib.contextmanager
+def gc_paused_for_startup() -> Iterator[Callable[[], None]]:
+    """Pause the cyclic garbage collector while a verb imports and sets up; yield ``end()``, called when it is set up.
+
+    Start-up builds hundreds of thousands of long-lived objects (modules, pydantic schemas) and almost no
+    garbage (a few hundred objects in cycles over a whole ``generate`` run), yet the collector would walk them
+    again and again (~50 ms of CPU, one full pass alone ~30 ms). ``end()`` moves everything allocated so far into
+    the permanent generation (``gc.freeze``) and resumes collection, so later passes only look at what came
+    after. Leaving the block resumes collection too (without freezing) if ``end()`` was not reached.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+
+    def end() -> None:
+        if was_enabled and not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
+    try:
+        yield end
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def resolve_backends(choice: str) -> tuple[str, ...]:
