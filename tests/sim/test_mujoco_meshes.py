@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 import pytest
 
+from sim import mesh_lod, mujoco_meshes
 from sim.assets import pybullet_data_dir
-from sim.mujoco_meshes import single_object_obj, strip_object_lines
+from sim.mujoco_meshes import reduced_single_object_obj, single_object_obj, strip_object_lines
 
 _DROPPED = (b"o ", b"g ", b"usemtl", b"mtllib")
 
@@ -40,3 +42,22 @@ def test_panda_meshes_match_a_line_filter() -> None:
         merged = single_object_obj(str(path))
         assert merged == _line_filter(path.read_bytes()), path.name
         assert b"\no " not in merged and not merged.startswith(b"o ")
+
+
+def test_a_reduced_visual_mesh_is_the_decimated_merged_mesh_and_a_cache_hit_skips_the_merge(
+        tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("ROBOSYNTH_CACHE_DIR", str(tmp_path))
+    path = str(pybullet_data_dir() / "franka_panda" / "meshes" / "visual" / "hand.obj")
+    expected = mesh_lod.decimate_obj(single_object_obj(path), 0.1)
+    merges = []
+
+    @functools.wraps(strip_object_lines)  # the same name, so the same cache key
+    def counting_strip(data: bytes) -> bytes:
+        merges.append(len(data))
+        return strip_object_lines(data)
+
+    monkeypatch.setattr(mujoco_meshes, "strip_object_lines", counting_strip)
+    for _ in range(2):  # computed and cached, then read back from the cache
+        mesh_lod.reduced_obj.cache_clear()
+        assert reduced_single_object_obj.__wrapped__(path, 0.1) == expected
+    assert len(merges) == 1
