@@ -15,22 +15,24 @@ import math
 from functools import lru_cache
 from typing import Any
 
-import cv2
 import numpy as np
 
 from renderers.camera import MAX_RESOLUTION, Intrinsics
 
-_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 100, 1e-12)
+_CRITERIA_MAX_ITER, _CRITERIA_EPS = 100, 1e-12  # cv2.undistortPoints' stop criteria
 _FILL_DEPTH = 0.0  # depth where the source has no data: 0 = invalid, as real sensors report holes
 
 
 @lru_cache(maxsize=32)
 def _ideal_coords(key: tuple) -> np.ndarray:
+    import cv2  # imported on first use: it costs ~15 ms of start-up and most cameras have no distortion
+
     w, h, K, dist = key
     u, v = np.meshgrid(np.arange(w, dtype=np.float64), np.arange(h, dtype=np.float64))
     pts = np.stack([u.ravel(), v.ravel()], axis=1).reshape(-1, 1, 2)
     Km = np.array(K, dtype=np.float64).reshape(3, 3)
-    ideal = cv2.undistortPoints(pts, Km, np.array(dist), P=Km, criteria=_CRITERIA).reshape(h, w, 2)
+    criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, _CRITERIA_MAX_ITER, _CRITERIA_EPS)
+    ideal = cv2.undistortPoints(pts, Km, np.array(dist), P=Km, criteria=criteria).reshape(h, w, 2)
     ideal.setflags(write=False)
     return ideal
 
@@ -94,6 +96,8 @@ def distort_image(
     map_x, map_y = distortion_maps(intr, source)
     if nearest:
         return _remap_nearest(img, map_x, map_y, fill)
+    import cv2
+
     return cv2.remap(img, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 

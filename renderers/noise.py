@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import numpy as np
 
 DEPTH_MODELS = ("none", "kinect", "realsense")
@@ -62,6 +61,8 @@ def add_depth_noise(depth: np.ndarray, rng: np.random.Generator, model: str, *, 
 
 def depth_edges(depth: np.ndarray, threshold: float = 0.02) -> np.ndarray:
     """Return a bool mask of depth-discontinuity pixels (normalised Sobel step >= threshold metres)."""
+    import cv2  # imported on first use (~15 ms of start-up): most scenes add no edge dropout or blur
+
     d = np.where(np.isfinite(depth), depth, 0.0).astype(np.float32)
     # Sobel / 4: a step of height h gives |response| = h on both pixels beside it.
     gx = cv2.Sobel(d, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE) / 4.0
@@ -92,6 +93,8 @@ def gaussian_blur(rgb: np.ndarray, sigma: float) -> np.ndarray:
     """Return ``rgb`` blurred with a Gaussian of std ``sigma`` pixels (unchanged for sigma <= 0)."""
     if sigma <= 0:
         return rgb
+    import cv2
+
     return cv2.GaussianBlur(rgb, (0, 0), sigmaX=sigma, sigmaY=sigma, borderType=cv2.BORDER_REFLECT_101)
 
 
@@ -165,6 +168,8 @@ class SensorModel:
         if self.exposure_gain != 1:
             img = img * np.float32(self.exposure_gain)
         if self.blur_sigma > 0:
+            import cv2
+
             img = cv2.GaussianBlur(img, (0, 0), sigmaX=self.blur_sigma, sigmaY=self.blur_sigma,
                                    borderType=cv2.BORDER_REFLECT_101)
         if self.rgb_noise_std > 0:

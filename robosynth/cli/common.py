@@ -5,11 +5,13 @@ Nothing here imports an engine; the library never imports this module.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import importlib
 import os
 import platform
 import sys
-from importlib import metadata
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 
@@ -51,6 +53,31 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+@contextlib.contextmanager
+def gc_paused_for_startup() -> Iterator[Callable[[], None]]:
+    """Pause the cyclic garbage collector while a verb imports and sets up; yield ``end()``, called when it is set up.
+
+    Start-up builds hundreds of thousands of long-lived objects (modules, pydantic schemas) and almost no
+    garbage (a few hundred objects in cycles over a whole ``generate`` run), yet the collector would walk them
+    again and again (~50 ms of CPU, one full pass alone ~30 ms). ``end()`` moves everything allocated so far into
+    the permanent generation (``gc.freeze``) and resumes collection, so later passes only look at what came
+    after. Leaving the block resumes collection too (without freezing) if ``end()`` was not reached.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+
+    def end() -> None:
+        if was_enabled and not gc.isenabled():
+            gc.freeze()
+            gc.enable()
+
+    try:
+        yield end
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def resolve_backends(choice: str) -> tuple[str, ...]:
     """Return the backend names selected by a ``--backend`` value (a name or ``all``)."""
     value = choice.strip().lower()
@@ -62,6 +89,8 @@ def resolve_backends(choice: str) -> tuple[str, ...]:
 
 
 def _dist_version(name: str) -> str:
+    from importlib import metadata  # only --version reads it (importlib.metadata costs ~10 ms of start-up)
+
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from robosynth.cli.common import EXIT_CHECK_FAILED, err_console, out_console
+from robosynth.cli.common import EXIT_CHECK_FAILED, err_console, gc_paused_for_startup, out_console
 from sim.errors import InputError
 
 
@@ -60,51 +59,54 @@ def generate_cmd(
         "--ray-gpus-per-episode", help="GPUs each Ray episode task asks for (e.g. 1 for a GPU renderer)")] = 0.0,
 ) -> None:
     """Record expert episodes of a scene into a crash-safe, resumable HDF5 dataset."""
-    if workers > 1 and executor == "local" and ray_address is None:
-        from robosynth.generate.pool import start_worker_server
+    with gc_paused_for_startup() as startup_done:  # resumed (with start-up frozen) once the episodes start
+        if workers > 1 and executor == "local" and ray_address is None:
+            from robosynth.generate.pool import start_worker_server
 
-        start_worker_server(backend)  # the workers' imports run while this process does its own
-    from renderers.camera import parse_resolution
-    from robosynth.generate import GenerateRequest, parse_indices, selected_indices
-    from robosynth.generate.ray_exec import RayOptions
-    from sim.backend import BACKENDS
+            start_worker_server(backend)  # the workers' imports run while this process does its own
+        from renderers.camera import parse_resolution
+        from robosynth.generate import GenerateRequest, parse_indices, selected_indices
+        from robosynth.generate.ray_exec import RayOptions
+        from sim.backend import BACKENDS
 
-    if backend not in BACKENDS:
-        raise InputError(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
-    if quality not in ("fast", "default", "high"):
-        raise InputError(f"unknown --quality '{quality}' (choose from: fast, default, high)")
-    if depth_format not in ("metric", "normalized"):
-        raise InputError(f"unknown --depth-format '{depth_format}' (choose from: metric, normalized)")
-    if compression not in ("gzip", "lzf", "none"):
-        raise InputError(f"unknown --compression '{compression}' (choose from: gzip, lzf, none)")
-    if max_steps is not None and max_steps < 1:
-        raise InputError("--max-steps must be >= 1")
-    if not 0.0 <= valid_ratio < 1.0:
-        raise InputError(f"--valid-ratio must be >= 0 and < 1, got {valid_ratio:g}")
-    cams = None
-    if cameras is not None:
-        cams = () if cameras.strip().lower() == "none" else tuple(c.strip() for c in cameras.split(",") if c.strip())
-    req = GenerateRequest(
-        scene=scene, backend=backend, episodes=episodes, seed=seed, cameras=cams,
-        resolution=None if resolution is None else parse_resolution(resolution), quality=quality,
-        randomization=randomization, depth_format=depth_format, keep_failed=keep_failed,
-        compression=None if compression == "none" else compression, max_steps=max_steps,
-        indices=parse_indices(indices), train_ratio=1.0 - valid_ratio, pointcloud=pointcloud, adaptive=adaptive,
-        focus_failures=focus_failures,
-    )
-    selected_indices(req)
-    executor = _executor(ctx, executor, ray_address)
-    ray = RayOptions(address=ray_address, cpus_per_episode=ray_cpus, gpus_per_episode=ray_gpus)
-    summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx), ray)
-    rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
-    index = out / "dataset.hdf5"
-    where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
-        "with --keep-failed)"
-    out_console().print(
-        f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
-        f"{summary.failed} failed (success rate {rate:.0%}); {where}", markup=False, soft_wrap=True,
-    )
-    out_console().print(summary.stats.summary(summary.bytes_on_disk), markup=False, soft_wrap=True)
+        if backend not in BACKENDS:
+            raise InputError(f"unknown backend '{backend}' (choose from: {', '.join(BACKENDS)})")
+        if quality not in ("fast", "default", "high"):
+            raise InputError(f"unknown --quality '{quality}' (choose from: fast, default, high)")
+        if depth_format not in ("metric", "normalized"):
+            raise InputError(f"unknown --depth-format '{depth_format}' (choose from: metric, normalized)")
+        if compression not in ("gzip", "lzf", "none"):
+            raise InputError(f"unknown --compression '{compression}' (choose from: gzip, lzf, none)")
+        if max_steps is not None and max_steps < 1:
+            raise InputError("--max-steps must be >= 1")
+        if not 0.0 <= valid_ratio < 1.0:
+            raise InputError(f"--valid-ratio must be >= 0 and < 1, got {valid_ratio:g}")
+        cams = None
+        if cameras is not None:
+            cams = () if cameras.strip().lower() == "none" else \
+                tuple(c.strip() for c in cameras.split(",") if c.strip())
+        req = GenerateRequest(
+            scene=scene, backend=backend, episodes=episodes, seed=seed, cameras=cams,
+            resolution=None if resolution is None else parse_resolution(resolution), quality=quality,
+            randomization=randomization, depth_format=depth_format, keep_failed=keep_failed,
+            compression=None if compression == "none" else compression, max_steps=max_steps,
+            indices=parse_indices(indices), train_ratio=1.0 - valid_ratio, pointcloud=pointcloud, adaptive=adaptive,
+            focus_failures=focus_failures,
+        )
+        selected_indices(req)
+        executor = _executor(ctx, executor, ray_address)
+        ray = RayOptions(address=ray_address, cpus_per_episode=ray_cpus, gpus_per_episode=ray_gpus)
+        summary = _run_with_progress(req, out, workers, executor, resume, _explicit_fields(ctx), ray,
+                                     startup_done)
+        rate = (summary.requested - summary.failed) / summary.requested if summary.requested else 0.0
+        index = out / "dataset.hdf5"
+        where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
+            "with --keep-failed)"
+        out_console().print(
+            f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
+            f"{summary.failed} failed (success rate {rate:.0%}); {where}", markup=False, soft_wrap=True,
+        )
+        out_console().print(summary.stats.summary(summary.bytes_on_disk), markup=False, soft_wrap=True)
 
 
 def _executor(ctx: typer.Context, executor: str, ray_address: str | None) -> str:
@@ -130,8 +132,10 @@ def _explicit_fields(ctx: typer.Context) -> set[str]:
     return given
 
 
-def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str], ray):
-    """Run generate with the progress view (a live bar on a terminal, a line per tenth of the run otherwise)."""
+def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool, explicit: set[str], ray,
+                       startup_done: Callable[[], None]):
+    """Run generate with the progress view (a live bar on a terminal, a line per tenth of the run otherwise);
+    ``startup_done()`` is called when the episodes are about to start."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from robosynth.generate import generate
@@ -151,6 +155,7 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
             progress.console.print(line, markup=False, soft_wrap=True)
 
         def on_start(to_run: int, already_done: int) -> None:
+            startup_done()
             progress.update(task, total=to_run, info=f"{already_done} already done" if already_done else "")
 
         def on_episode(res: dict) -> None:
@@ -211,6 +216,8 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 
 def inspect_cmd(path: Annotated[Path, typer.Argument(help="dataset directory or .hdf5 file")]) -> None:
     """Summarise a dataset: episodes, steps, keys/shapes/dtypes, backend, seeds, success rate, size."""
+    from rich.table import Table
+
     from robosynth.dataset import summarize
 
     s = summarize(path)

@@ -3,7 +3,14 @@
 Layers inside this package (each imports only those above it): ``files`` (atomic writes) and ``records``
 (what an episode is) -> ``layout`` (where files live) -> ``writer`` / ``reader`` -> ``index`` (directories,
 resume, train/valid split, ``dataset.hdf5``) -> ``verify`` (checks and summaries). See docs/hdf5_format.md.
+
+``verify``'s names are imported on first use (PEP 562): recording a dataset never needs them.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from robosynth.dataset.files import atomic_path, probe_writable, write_bytes_atomic, write_text_atomic
 from robosynth.dataset.index import (
@@ -39,8 +46,12 @@ from robosynth.dataset.records import (
     image_key_parts,
     record_datasets,
 )
-from robosynth.dataset.verify import summarize, verify_file, verify_path
 from robosynth.dataset.writer import atomic_h5_file, compression_filters, write_demo, write_episode_file
+
+if TYPE_CHECKING:
+    from robosynth.dataset.verify import summarize, verify_file, verify_path
+
+_LAZY_MODULE_OF = {"summarize": "verify", "verify_file": "verify", "verify_path": "verify"}
 
 __all__ = [
     "COMPRESSIONS", "DEPTH_UNITS", "EPISODES_DIRNAME", "INDEX_FILENAME", "SCHEMA_VERSION", "CameraRecord",
@@ -51,3 +62,17 @@ __all__ = [
     "read_dataset_info", "read_demo", "read_episode", "record_datasets", "split_demos", "summarize", "tmp_files",
     "verify_file", "verify_path", "write_bytes_atomic", "write_demo", "write_episode_file", "write_text_atomic",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the module that defines ``name`` (one of ``_LAZY_MODULE_OF``) on first use and return ``name``."""
+    module = _LAZY_MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY_MODULE_OF])

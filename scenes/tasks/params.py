@@ -114,7 +114,7 @@ class TaskParams(BaseModel):
     against the old parameter dicts keeps working unchanged.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, defer_build=True)
 
     def __getitem__(self, key: str) -> Any:
         try:

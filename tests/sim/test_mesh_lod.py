@@ -31,6 +31,21 @@ def test_decimation_keeps_about_the_fraction_and_is_cached(tmp_path, monkeypatch
     assert mesh_lod.reduced_obj(data) == out
 
 
+def test_a_mesh_too_small_to_decimate_is_served_from_the_cache(tmp_path, monkeypatch):
+    """A mesh below MIN_FACES is cached as it is and read back: not parsed again nor rewritten on every run."""
+    monkeypatch.setenv("ROBOSYNTH_CACHE_DIR", str(tmp_path))
+    data = b"# a comment first, as exporters write\n" + (
+        pybullet_data_dir() / "franka_panda" / "meshes" / "visual" / "finger.obj").read_bytes()
+    mesh_lod.reduced_obj.cache_clear()
+    assert mesh_lod.reduced_obj(data) == data  # 624 faces: drawn as it is
+    (cached,) = (tmp_path / "lod").glob("*.obj")
+    stamp = cached.stat().st_mtime_ns
+    mesh_lod.reduced_obj.cache_clear()
+    monkeypatch.setattr(mesh_lod, "decimate_obj", lambda *_: pytest.fail("a cached mesh was decimated again"))
+    assert mesh_lod.reduced_obj(data) == data
+    assert cached.stat().st_mtime_ns == stamp and [p.name for p in (tmp_path / "lod").iterdir()] == [cached.name]
+
+
 def test_small_meshes_are_kept():
     tri = b"v 0 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nf 1 2 3\nf 1 3 4\nf 1 4 2\nf 2 4 3\n"
     assert mesh_lod.decimate_obj(tri) == tri
