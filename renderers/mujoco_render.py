@@ -77,7 +77,13 @@ def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
 
 
 MAX_GEOM = 10000
-"""Geoms one MjvScene holds (mujoco.Renderer's default)."""
+"""Geoms a scene holds at most (mujoco.Renderer's default); scenes start at ``scene_capacity(model)``."""
+
+
+def scene_capacity(model: mujoco.MjModel) -> int:
+    """Return the geoms a new scene of ``model`` holds: twice its geoms and sites, at least 200 (an MjvScene
+    of MAX_GEOM costs 8-15 ms to allocate). A scene that fills up is replaced by one of MAX_GEOM and redrawn."""
+    return min(MAX_GEOM, max(200, 2 * (model.ngeom + model.nsite) + 100))
 
 MAX_IN_FLIGHT = 3
 """Frames a renderer with a GL thread may have queued: the caller runs ahead of the draws by up to this many."""
@@ -113,6 +119,7 @@ class MujocoCameraRenderer:
         self._option = mujoco.MjvOption()
         if not show_sites:
             self._option.sitegroup[:] = 0
+        self._capacity = scene_capacity(model)
 
     def _ensure_context(self) -> Future[mujoco.Renderer]:
         """Start creating the GL context (on the GL thread, without waiting for it) unless it exists."""
@@ -122,7 +129,7 @@ class MujocoCameraRenderer:
             apply_quality(m, self.quality)
             m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
             m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
-            make = functools.partial(mujoco.Renderer, m, height=self.height, width=self.width)
+            make = functools.partial(mujoco.Renderer, m, height=self.height, width=self.width, max_geom=200)
             self._context = self._gl.submit(make) if self._gl is not None else _done(make)
         return self._context
 
@@ -153,7 +160,7 @@ class MujocoCameraRenderer:
             fut, scene = self._in_flight.popleft()
             concurrent.futures.wait([fut])
             self._free.append(scene)
-        return self._free.pop() if self._free else mujoco.MjvScene(self.model, maxgeom=MAX_GEOM)
+        return self._free.pop() if self._free else mujoco.MjvScene(self.model, maxgeom=self._capacity)
 
     def render(
         self,
@@ -194,6 +201,11 @@ class MujocoCameraRenderer:
         camera = mujoco.MjvCamera()
         camera.type, camera.fixedcamid = mujoco.mjtCamera.mjCAMERA_FIXED, cam_id
         mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value, scene)
+        if scene.ngeom >= scene.maxgeom and self._capacity < MAX_GEOM:  # full: some geoms were left out
+            self._capacity = MAX_GEOM
+            scene = mujoco.MjvScene(self.model, maxgeom=MAX_GEOM)
+            mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value,
+                                   scene)
         scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
         args = (context, scene, mods, depth_planes(self.model), self.model.vis.quality.offsamples == 0)
         if self._gl is None:

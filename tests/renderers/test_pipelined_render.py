@@ -128,3 +128,22 @@ def test_a_render_thread_only_where_each_episode_has_two_cores():
     assert job.render_thread  # one process recording alone: the draws overlap its stepping
     assert not job.with_render_thread(1.0).render_thread  # 2 workers on 2 cores, or Ray's default 1 CPU a task
     assert job.with_render_thread(2.0).render_thread
+
+
+def test_a_scene_that_fills_up_is_regrown_and_nothing_is_left_out(monkeypatch):
+    import renderers.mujoco_render as mujoco_render
+
+    sim = Simulation(SMALL, "mujoco", None)
+    sim.reset(np.random.default_rng(2))
+    expected = SceneRenderer(sim.backend, SMALL, "fast")
+    want = expected.render()
+    expected.close()
+    monkeypatch.setattr(mujoco_render, "scene_capacity", lambda model: 5)  # fewer than the geoms in view
+    small = SceneRenderer(sim.backend, SMALL, "fast", pipelined=True)
+    try:
+        _frames_equal(small.render(), want)
+        _frames_equal(small.render(), want)  # and the regrown size is kept
+        assert all(r._capacity == mujoco_render.MAX_GEOM for r in small._pool.renderers)
+    finally:
+        small.close()
+        sim.close()
