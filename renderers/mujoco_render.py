@@ -87,6 +87,8 @@ def scene_capacity(model: mujoco.MjModel) -> int:
 
 MAX_IN_FLIGHT = 3
 """Frames a renderer with a GL thread may have queued: the caller runs ahead of the draws by up to this many."""
+MAX_IN_FLIGHT_UNTIL_READY = 32
+"""... and by up to this many while its GL context is still being created (about 0.1 s on llvmpipe)."""
 
 
 class MujocoCameraRenderer:
@@ -156,7 +158,9 @@ class MujocoCameraRenderer:
 
     def _take_scene(self) -> mujoco.MjvScene:
         """Return a scene no queued draw uses (waiting for the oldest draw when MAX_IN_FLIGHT are queued)."""
-        while self._in_flight and (self._in_flight[0][0].done() or len(self._in_flight) >= MAX_IN_FLIGHT):
+        ready = self._context is not None and self._context.done()
+        limit = MAX_IN_FLIGHT if ready else MAX_IN_FLIGHT_UNTIL_READY
+        while self._in_flight and (self._in_flight[0][0].done() or len(self._in_flight) >= limit):
             fut, scene = self._in_flight.popleft()
             concurrent.futures.wait([fut])
             self._free.append(scene)

@@ -256,6 +256,10 @@ class _MujocoDraw:
     T: np.ndarray
     geom_lut: np.ndarray  # geom id -> instance id; index -1 (background) hits the trailing 0
 
+    def done(self) -> bool:
+        """Return True when the draw has finished."""
+        return self.raw.done()
+
     def frame(self) -> Frame:
         raw = self.raw.result()
         seg = self.geom_lut[raw["seg_geom"]] if "seg_geom" in raw else None
@@ -267,6 +271,10 @@ class PendingFrames:
 
     def __init__(self, frames: dict[str, Frame | _MujocoDraw]) -> None:
         self._frames = frames
+
+    def done(self) -> bool:
+        """Return True when every frame is drawn (``result`` will not wait)."""
+        return all(isinstance(f, Frame) or f.done() for f in self._frames.values())
 
     def result(self) -> dict[str, Frame]:
         """Return one Frame per camera, in the order the cameras were asked for (raises a draw's error)."""

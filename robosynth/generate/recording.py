@@ -9,6 +9,7 @@ parameters are applied absolutely, and all randomness comes from named seed stre
 from __future__ import annotations
 
 import functools
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,8 +27,15 @@ from scenes.spec import SceneSpec
 from sim.backend import NOTHING_RENDERED
 from sim.errors import InputError
 
+RUN_AHEAD = 32
+"""Observations an episode may run ahead of its drawn frames (while a new GL context is created, for instance)."""
 LOWDIM_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "object")
 EXPERT_PHASE_KEY = "expert_phase"  # obs/expert_phase (T, 1) float32: index into ep_meta["expert_phases"]
+
+
+def _drawn(pending: PendingFrames | None) -> bool:
+    """Return True when ``pending``'s frames are ready to collect without waiting."""
+    return pending is None or pending.done()
 
 
 def expert_phases(expert: Any) -> tuple[str, ...]:
@@ -172,7 +180,8 @@ class EpisodeRunner:
         buf = EpisodeBuffer(self.options.cameras)
         phases = expert_phases(expert) if policy is None else ()
         noise = (params, sensor_rng, stream(dataset_seed, index, "pointcloud"))
-        pending = self._begin_frames()  # drawn while the policy and the engine compute the next step
+        drawing: deque[PendingFrames | None] = deque()  # frames being drawn while the episode goes on, oldest first
+        drawing.append(self._begin_frames())
         buf.add_obs(obs, sim.backend.get_state(exact=False))
         buf.add_phase(expert, phases)
         success, reason = False, ""
@@ -187,15 +196,17 @@ class EpisodeRunner:
                 reason = result.info["failure_reason"]
                 break
             buf.add_step(action, result.reward)
-            self._collect_frames(buf, pending, *noise)
+            while drawing and (len(drawing) >= RUN_AHEAD or _drawn(drawing[0])):
+                self._collect_frames(buf, drawing.popleft(), *noise)
             obs = result.obs
-            pending = self._begin_frames()
+            drawing.append(self._begin_frames())
             buf.add_obs(obs, sim.backend.get_state(exact=False))
             buf.add_phase(expert, phases)
             if result.terminated:
                 success = bool(result.info["success"])
                 break
-        self._collect_frames(buf, pending, *noise)
+        while drawing:
+            self._collect_frames(buf, drawing.popleft(), *noise)
         if not success and not reason:
             reason = f"no success within {horizon} steps"
         steps = len(buf.actions)
