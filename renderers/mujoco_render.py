@@ -25,7 +25,7 @@ import numpy as np
 
 from renderers.camera import validate_resolution
 from renderers.engine_cameras import set_mujoco_clip
-from renderers.mujoco_passes import depth_planes, draw
+from renderers.mujoco_passes import RawFrame, decode, depth_planes, draw, forget_current_context
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -117,7 +117,7 @@ class MujocoCameraRenderer:
         self._gl = gl
         self._context: Future[mujoco.Renderer] | None = None  # the GL context (a mujoco.Renderer), once created
         self._free: list[mujoco.MjvScene] = []
-        self._in_flight: deque[tuple[Future[dict[str, np.ndarray]], mujoco.MjvScene]] = deque()
+        self._in_flight: deque[tuple[Future[RawFrame], mujoco.MjvScene]] = deque()
         self._option = mujoco.MjvOption()
         if not show_sites:
             self._option.sitegroup[:] = 0
@@ -131,13 +131,14 @@ class MujocoCameraRenderer:
             apply_quality(m, self.quality)
             m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
             m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
-            make = functools.partial(mujoco.Renderer, m, height=self.height, width=self.width, max_geom=200)
+            make = functools.partial(_new_context, m, self.height, self.width)
             self._context = self._gl.submit(make) if self._gl is not None else _done(make)
         return self._context
 
     def run_gl(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` where this renderer's GL context lives, after the draws already queued."""
-        return fn(*args) if self._gl is None else self._gl.call(fn, *args)
+        """Run ``fn(*args)`` where this renderer's GL context lives, after the draws already queued (``fn`` may
+        make any context current there)."""
+        return fn(*args) if self._gl is None else self._gl.call(_then_forget_context, fn, *args)
 
     def upload_textures(self, tex_ids: Iterable[int]) -> None:
         """Re-upload textures ``tex_ids`` from the model to this renderer's GL context, if it has one (after the
@@ -174,7 +175,7 @@ class MujocoCameraRenderer:
         clip: tuple[float, float] | None = None,
     ) -> dict[str, np.ndarray]:
         """Return {rgb (H,W,3) uint8, depth (H,W) float32 metres z, seg_geom (H,W) int32, -1 = background}."""
-        return self.begin(data, camera_name, modalities, clip).result()
+        return decode(self.begin(data, camera_name, modalities, clip).result())
 
     def begin(
         self,
@@ -182,8 +183,9 @@ class MujocoCameraRenderer:
         camera_name: str,
         modalities: Iterable[str] = MODALITIES,
         clip: tuple[float, float] | None = None,
-    ) -> Future[dict[str, np.ndarray]]:
-        """Copy the scene seen by ``camera_name`` from ``data`` now; return the future of :meth:`render`'s dict.
+    ) -> Future[RawFrame]:
+        """Copy the scene seen by ``camera_name`` from ``data`` now; return the future of what the draw reads back
+        (``mujoco_passes.decode`` of it is :meth:`render`'s dict).
 
         ``data`` may change as soon as this returns. Without a GL thread the future is already done.
         """
@@ -211,7 +213,8 @@ class MujocoCameraRenderer:
             mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value,
                                    scene)
         scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
-        args = (context, scene, mods, depth_planes(self.model), self.model.vis.quality.offsamples == 0)
+        args = (context, scene, mods, depth_planes(self.model), self.model.vis.quality.offsamples == 0,
+                self._gl is not None)
         if self._gl is None:
             self._free.append(scene)
             return _done(functools.partial(_draw_with, *args))
@@ -226,6 +229,8 @@ class MujocoCameraRenderer:
         context, self._context = self._context, None
         if context is not None and not (context.done() and context.exception() is not None):
             self.run_gl(lambda: context.result().close())
+            if self._gl is None:
+                forget_current_context()
 
     def __enter__(self) -> MujocoCameraRenderer:
         return self
@@ -235,9 +240,23 @@ class MujocoCameraRenderer:
 
 
 def _draw_with(context: Future[mujoco.Renderer], scene: mujoco.MjvScene, mods: tuple[str, ...],
-               planes: tuple[np.float32, np.float32], depth_from_colour_pass: bool) -> dict[str, np.ndarray]:
+               planes: tuple[np.float32, np.float32], depth_from_colour_pass: bool, owns_thread: bool) -> RawFrame:
     """Draw ``scene`` in the (created) context: :func:`renderers.mujoco_passes.draw`."""
-    return draw(context.result(), scene, mods, planes, depth_from_colour_pass)
+    return draw(context.result(), scene, mods, planes, depth_from_colour_pass, owns_thread)
+
+
+def _new_context(model: mujoco.MjModel, height: int, width: int) -> mujoco.Renderer:
+    """Return a mujoco.Renderer (its GL context current on this thread); its own scene is never drawn."""
+    forget_current_context()
+    return mujoco.Renderer(model, height=height, width=width, max_geom=200)
+
+
+def _then_forget_context(fn: Callable[..., T], *args: Any) -> T:
+    """Run ``fn(*args)``, then say that the thread's current context may have changed."""
+    try:
+        return fn(*args)
+    finally:
+        forget_current_context()
 
 
 def _done(fn: Callable[[], T]) -> Future[T]:

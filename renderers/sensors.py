@@ -24,6 +24,7 @@ from sim.transforms import pose_to_matrix
 
 if TYPE_CHECKING:
     from renderers.gl_thread import GLThread
+    from renderers.mujoco_passes import RawFrame
     from renderers.mujoco_render import MujocoRendererPool
     from sim.backend import Backend
     from sim.mujoco_backend import MujocoBackend
@@ -252,7 +253,7 @@ class _MujocoDraw:
 
     cam: CameraSpec
     intr: Intrinsics
-    raw: Future[dict[str, np.ndarray]]
+    raw: Future[RawFrame]
     T: np.ndarray
     geom_lut: np.ndarray  # geom id -> instance id; index -1 (background) hits the trailing 0
 
@@ -261,7 +262,9 @@ class _MujocoDraw:
         return self.raw.done()
 
     def frame(self) -> Frame:
-        raw = self.raw.result()
+        from renderers.mujoco_passes import decode
+
+        raw = decode(self.raw.result())
         seg = self.geom_lut[raw["seg_geom"]] if "seg_geom" in raw else None
         return finish_frame(self.cam, self.intr, raw.get("rgb"), raw.get("depth"), seg, self.T)
 

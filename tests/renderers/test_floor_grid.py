@@ -12,8 +12,9 @@ from scenes.loader import load_scene
 from scenes.runtime import Simulation
 from sim.mujoco_backend import FLOOR_GRID, FLOOR_GRID_LOD
 
-SPEC = load_scene("pick_place")
-SPEC = SPEC.model_copy(update={"cameras": tuple(c.model_copy(update={"width": 96, "height": 72}) for c in SPEC.cameras)})
+BUILTIN = load_scene("pick_place")
+SPEC = BUILTIN.model_copy(update={"cameras": tuple(c.model_copy(update={"width": 96, "height": 72})
+                                                   for c in BUILTIN.cameras)})
 SPOT = SPEC.model_copy(update={"lights": (SPEC.lights[0].model_copy(
     update={"directional": False, "pos": (0.6, 0.3, 1.5), "dir": (0.0, 0.0, -1.0)}),)})
 FLOOR_ID = 1  # the floor's instance id in segmentation
