@@ -46,7 +46,7 @@ from robosynth.dataset.records import (
     image_key_parts,
     record_datasets,
 )
-from robosynth.dataset.writer import atomic_h5_file, compression_filters, write_demo, write_episode_file
+from robosynth.dataset.writer import atomic_h5_file, compression_filters, write_demo, write_episode, write_episode_file
 
 if TYPE_CHECKING:
     from robosynth.dataset.verify import summarize, verify_file, verify_path
@@ -60,7 +60,8 @@ __all__ = [
     "demo_names", "demo_number", "demo_signature", "episode_checksum", "episode_path", "image_key_parts",
     "is_robosynth_dataset", "iter_episodes", "list_episode_files", "open_dataset_file", "probe_writable",
     "read_dataset_info", "read_demo", "read_episode", "record_datasets", "split_demos", "summarize", "tmp_files",
-    "verify_file", "verify_path", "write_bytes_atomic", "write_demo", "write_episode_file", "write_text_atomic",
+    "verify_file", "verify_path", "write_bytes_atomic", "write_demo", "write_episode", "write_episode_file",
+    "write_text_atomic",
 ]
 
 

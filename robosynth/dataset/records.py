@@ -360,3 +360,13 @@ def episode_checksum(ep: EpisodeRecord) -> str:
     for rel, a in record_datasets(ep).items():
         hash_dataset(h, rel, a.dtype, a.shape, [a])
     return h.hexdigest()
+
+
+def demo_signature(g: Any) -> dict[str, Any]:
+    """Return per-step shapes and dtypes of a demo's actions, obs and next_obs (equal across demos; ``g`` is the
+    demo's h5py group)."""
+    sig: dict[str, Any] = {"actions": (g["actions"].shape[1:], g["actions"].dtype.str)}
+    for sub in ("obs", "next_obs"):
+        for k, d in g.get(sub, {}).items():
+            sig[f"{sub}/{k}"] = (d.shape[1:], d.dtype.str)
+    return sig

@@ -26,6 +26,7 @@ from robosynth.dataset.records import (
     DatasetInfo,
     EpisodeRecord,
     canonical_record,
+    demo_signature,
     episode_checksum,
     record_datasets,
 )
@@ -143,13 +144,21 @@ def write_episode_file(path: str | os.PathLike[str], dataset_info: DatasetInfo, 
 
     ``image_next_obs=False`` is the opt-out that stores no image next_obs (and ignores ``final_images``).
     """
+    write_episode(path, dataset_info, episode, compression, image_next_obs=image_next_obs, created=created)
+    return Path(path)
+
+
+def write_episode(path: str | os.PathLike[str], dataset_info: DatasetInfo, episode: EpisodeRecord,
+                  compression: str | None = "gzip", *, image_next_obs: bool = True,
+                  created: str | None = None) -> dict[str, Any]:
+    """:func:`write_episode_file`, returning the written demo's ``demo_signature`` (for ``build_index``)."""
     filters = compression_filters(compression)
     ep = canonical_record(episode, image_next_obs)
     with atomic_h5_file(path) as f:
         data = new_group(f, "data")
         write_data_attrs(data, dataset_info, 1, "episode", created)
         write_demo(data, ep, filters)
-    return Path(path)
+        return demo_signature(data[f"demo_{ep.index}"])
 
 
 # ----------------------------------------------------------------------------------------------- files

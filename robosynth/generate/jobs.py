@@ -17,7 +17,7 @@ from typing import Any
 
 from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
-from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode_file
+from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode
 from robosynth.generate.directory import failed_marker, write_failed_marker
 from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions
 from robosynth.generate.request import GenerateRequest, dataset_info
@@ -109,19 +109,19 @@ def store_episode(job: Job, out: str, res: EpisodeResult, seconds: float = 0.0) 
     req = job.request
     t0 = time.perf_counter()
     path = episode_path(out, res.index)
-    written = False
+    signature = None
     try:
         if res.record is not None and (res.success or req.keep_failed):
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_episode_file(path, dataset_info(req), res.record, compression=req.compression)
-            written = True
+            signature = write_episode(path, dataset_info(req), res.record, compression=req.compression)
         elif not res.success:
             write_failed_marker(Path(out), res.index, res.failure_reason, res.steps)
     except OSError as exc:
         raise DatasetError(f"cannot write episode {res.index} into '{out}': "
                            f"{exc.strerror or exc} ({exc.filename or path})") from exc
+    written = signature is not None
     return {"index": res.index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "written": written, "bytes": path.stat().st_size if written else 0,
+            "written": written, "bytes": path.stat().st_size if written else 0, "signature": signature,
             "seconds": seconds + time.perf_counter() - t0}
 
 
@@ -135,16 +135,16 @@ def record_episode_bytes(job: Job, index: int) -> dict[str, Any]:
     req = job.request
     t0 = time.perf_counter()
     res = _runner(job).run(req.seed, index)
-    payload = None
+    payload = signature = None
     if res.record is not None and (res.success or req.keep_failed):
         with tempfile.TemporaryDirectory(prefix="robosynth-episode-") as tmp:
             path = episode_path(tmp, index)
             path.parent.mkdir(parents=True)
-            write_episode_file(path, dataset_info(req), res.record, compression=req.compression)
+            signature = write_episode(path, dataset_info(req), res.record, compression=req.compression)
             payload = path.read_bytes()
     return {"index": index, "success": res.success, "failure_reason": res.failure_reason, "steps": res.steps,
-            "payload": payload, "host": os.uname().nodename, "pid": os.getpid(), "tmp": tempfile.gettempdir(),
-            "seconds": time.perf_counter() - t0}
+            "payload": payload, "signature": signature, "host": os.uname().nodename, "pid": os.getpid(),
+            "tmp": tempfile.gettempdir(), "seconds": time.perf_counter() - t0}
 
 
 def store_result(out: str, result: dict[str, Any]) -> dict[str, Any]:

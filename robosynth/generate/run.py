@@ -90,7 +90,10 @@ def _generate(req: GenerateRequest, job: Job, out: Path, workers: int, executor:
         if on_retry is not None:
             on_retry(index, reason, attempt)
 
+    written: dict[int, dict] = {}  # {index: demo signature} of the files this run wrote (not reopened for the index)
     for res in run_jobs(job, str(out), todo, workers=workers, executor=executor, on_retry=retried, ray=ray):
+        if res.get("signature") is not None:
+            written[res["index"]] = res["signature"]
         stats.add(res)
         summary.steps += res["steps"]
         if res["written"]:
@@ -101,7 +104,7 @@ def _generate(req: GenerateRequest, job: Job, out: Path, workers: int, executor:
         if progress is not None:
             progress(res)
     if list_episode_files(out):
-        build_index(out, dataset_info(req), train_ratio=req.train_ratio)
+        build_index(out, dataset_info(req), train_ratio=req.train_ratio, written=written)
     stats.finish()
     summary.bytes_on_disk = bytes_on_disk(out)
     return summary

@@ -21,6 +21,7 @@ from robosynth.dataset import (
     build_index,
     completed_episode_indices,
     dataset_dir_kind,
+    demo_signature,
     episode_checksum,
     episode_path,
     iter_episodes,
@@ -29,6 +30,7 @@ from robosynth.dataset import (
     split_demos,
     summarize,
     verify_path,
+    write_episode,
     write_episode_file,
 )
 from sim.errors import InputError
@@ -379,6 +381,29 @@ def test_index_rejects_inconsistent_keys(tmp_path: Path) -> None:
     write_episode_file(episode_path(root, 2), INFO, make_episode(2, cams=("wrist",)))
     with pytest.raises(DatasetError, match="differ from ep_000000.hdf5"):
         build_index(root, INFO)
+
+
+def test_index_from_the_signatures_the_writer_returned_equals_one_that_reopens_every_file(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    (root / "episodes").mkdir(parents=True)
+    written = {i: write_episode(episode_path(root, i), INFO, make_episode(i)) for i in range(3)}
+    with h5py.File(episode_path(root, 0), "r") as f:
+        assert written[0] == demo_signature(f["data/demo_0"])
+
+    def index_content() -> dict:
+        with h5py.File(root / "dataset.hdf5", "r") as f:
+            links = {k: (f["data"].get(k, getlink=True).filename, f["data"].get(k, getlink=True).path)
+                     for k in f["data"]}
+            return {"links": links, "masks": {k: list(f["mask"][k][()]) for k in f["mask"]},
+                    "attrs": dict(f["data"].attrs)}
+
+    build_index(root, INFO, created="2026-01-01T00:00:00+00:00")
+    reopened = index_content()
+    build_index(root, INFO, created="2026-01-01T00:00:00+00:00", written={0: written[0], 2: written[2]})
+    assert index_content() == reopened
+    write_episode_file(episode_path(root, 3), INFO, make_episode(3, cams=("wrist",)))  # not in `written`: reopened
+    with pytest.raises(DatasetError, match="differ from ep_000000.hdf5"):
+        build_index(root, INFO, written=written)
 
 
 def test_dataset_dir_kind(tmp_path: Path) -> None:

@@ -51,8 +51,8 @@ def test_writer_thread_files_are_byte_identical_to_synchronous_writes(tmp_path, 
     assert tmp_files(out) == []
 
 
-def failing_writer(bad: int, real=jobs.write_episode_file):
-    """Return a write_episode_file that fails like a full disk for episode ``bad``."""
+def failing_writer(bad: int, real=jobs.write_episode):
+    """Return a write_episode that fails like a full disk for episode ``bad``."""
 
     def write(path, *args, **kwargs):
         if path.name == f"ep_{bad:06d}.hdf5":
@@ -64,7 +64,7 @@ def failing_writer(bad: int, real=jobs.write_episode_file):
 
 def test_a_write_error_is_a_dataset_error_after_the_finished_episodes(tmp_path, monkeypatch, reference):
     out = tmp_path / "ds"
-    monkeypatch.setattr(jobs, "write_episode_file", failing_writer(2))
+    monkeypatch.setattr(jobs, "write_episode", failing_writer(2))
     with pytest.raises(DatasetError, match=r"cannot write episode 2 into .*No space left on device"):
         generate(REQ, out)
     assert sorted(list_episode_files(out)) == [0, 1] and tmp_files(out) == []
@@ -75,7 +75,7 @@ def test_a_write_error_is_a_dataset_error_after_the_finished_episodes(tmp_path, 
 
 
 def test_cli_reports_a_write_error_as_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(jobs, "write_episode_file", failing_writer(1))
+    monkeypatch.setattr(jobs, "write_episode", failing_writer(1))
     rc = invoke([*ARGS, "--out", str(tmp_path / "ds")])
     err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("generate: episodes")]
     assert rc == 2
