@@ -9,8 +9,7 @@ resume, train/valid split, ``dataset.hdf5``) -> ``verify`` (checks and summaries
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from robosynth.dataset.files import atomic_path, probe_writable, write_bytes_atomic, write_text_atomic
 from robosynth.dataset.index import (
@@ -47,6 +46,7 @@ from robosynth.dataset.records import (
     record_datasets,
 )
 from robosynth.dataset.writer import atomic_h5_file, compression_filters, write_demo, write_episode, write_episode_file
+from sim.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from robosynth.dataset.verify import summarize, verify_file, verify_path
@@ -65,15 +65,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import the module that defines ``name`` (one of ``_LAZY_MODULE_OF``) on first use and return ``name``."""
-    module = _LAZY_MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY_MODULE_OF])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY_MODULE_OF, globals())
