@@ -16,7 +16,7 @@ def test_calls_run_in_order_on_one_daemon_thread():
     assert [f.result() for f in futures] == [i * i for i in range(20)]
     assert [i for i, _ in seen] == list(range(20))
     assert len({tid for _, tid in seen}) == 1 and seen[0][1] != threading.get_ident()
-    assert any(t.daemon and t.name == "robosynth-gl" for t in threading.enumerate())
+    assert gl._thread.daemon and gl._thread.name == "robosynth-gl"
     gl.close()
 
 
@@ -44,6 +44,6 @@ def test_close_finishes_queued_calls_and_refuses_new_ones():
     gl.close()
     gl.close()  # idempotent
     assert done == list(range(5))
-    assert not any(t.name == "robosynth-gl" and t.is_alive() for t in threading.enumerate())
+    assert not gl._thread.is_alive()
     with pytest.raises(RuntimeError, match="closed"):
         gl.submit(print)

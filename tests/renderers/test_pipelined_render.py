@@ -38,6 +38,8 @@ def test_render_async_sees_the_world_as_it_was_when_called(spec):
     sim.reset(np.random.default_rng(0))
     sync = SceneRenderer(sim.backend, spec, "fast")
     piped = SceneRenderer(sim.backend, spec, "fast", pipelined=True)
+    assert piped._gl is not None
+    gl_thread = piped._gl._thread
     try:
         for _ in range(4):
             expected = sync.render()
@@ -49,7 +51,7 @@ def test_render_async_sees_the_world_as_it_was_when_called(spec):
         piped.close()
         sync.close()
         sim.close()
-    assert not any(t.name == "robosynth-gl" and t.is_alive() for t in threading.enumerate())
+    assert not gl_thread.is_alive()  # close() ended its render thread
 
 
 def test_frames_queued_deeper_than_the_scene_pool_come_back_in_order():
