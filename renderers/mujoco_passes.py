@@ -37,7 +37,10 @@ def metric_depth(buf: np.ndarray, planes: tuple[np.float32, np.float32]) -> np.n
     d_coef = -(np.float32(2) * zfar * znear) / (zfar - znear)
     c_coef = np.float32(-0.5) * c_coef - np.float32(0.5)
     d_coef = np.float32(-0.5) * d_coef
-    return np.flipud((d_coef / (buf.astype(np.float64) + c_coef)).astype(np.float32))
+    z = buf.astype(np.float64)
+    z += c_coef
+    np.divide(d_coef, z, out=z)
+    return np.flipud(z.astype(np.float32))
 
 
 def geom_lut(scene: mujoco.MjvScene) -> np.ndarray:

@@ -122,6 +122,10 @@ class MujocoCameraRenderer:
         if not show_sites:
             self._option.sitegroup[:] = 0
         self._capacity = scene_capacity(model)
+        self._camera = mujoco.MjvCamera()
+        self._camera.type = mujoco.mjtCamera.mjCAMERA_FIXED
+        self._camera_ids: dict[str, int] = {}
+        self._clips: dict[tuple[float, float], tuple[float, float, tuple[np.float32, np.float32]]] = {}
 
     def _ensure_context(self) -> Future[mujoco.Renderer]:
         """Start creating the GL context (on the GL thread, without waiting for it) unless it exists."""
@@ -190,22 +194,19 @@ class MujocoCameraRenderer:
         ``data`` may change as soon as this returns. Without a GL thread the future is already done.
         """
         mods = _check_modalities(modalities)
-        validate_resolution(self.width, self.height)
-        cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, camera_name)
-        if cam_id < 0:
-            raise InputError(f"MuJoCo model has no camera named {camera_name!r}")
-        res = tuple(int(x) for x in self.model.cam_resolution[cam_id])
-        if self.model.cam_sensorsize[cam_id][1] > 0 and res != (self.width, self.height):
+        cam_id = self._camera_id(camera_name)
+        rw, rh = self.model.cam_resolution[cam_id]
+        if self.model.cam_sensorsize[cam_id][1] > 0 and (rw != self.width or rh != self.height):
             raise InputError(
-                f"camera {camera_name!r} was configured for {res[0]}x{res[1]} but is rendered at "
+                f"camera {camera_name!r} was configured for {rw}x{rh} but is rendered at "
                 f"{self.width}x{self.height}; its K would not hold"
             )
-        if clip is not None:
-            set_mujoco_clip(self.model, *clip)  # read by mjv_updateScene below: queued draws keep their own
+        # The clip planes are read by mjv_updateScene below; queued draws keep their own depth planes.
+        planes = self._apply_clip(clip) if clip is not None else depth_planes(self.model)
         context = self._ensure_context()
         scene = self._take_scene()
-        camera = mujoco.MjvCamera()
-        camera.type, camera.fixedcamid = mujoco.mjtCamera.mjCAMERA_FIXED, cam_id
+        camera = self._camera
+        camera.fixedcamid = cam_id
         mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value, scene)
         if scene.ngeom >= scene.maxgeom and self._capacity < MAX_GEOM:  # full: some geoms were left out
             self._capacity = MAX_GEOM
@@ -213,14 +214,34 @@ class MujocoCameraRenderer:
             mujoco.mjv_updateScene(self.model, data, self._option, None, camera, mujoco.mjtCatBit.mjCAT_ALL.value,
                                    scene)
         scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = SHADOWS[self.quality]
-        args = (context, scene, mods, depth_planes(self.model), self.model.vis.quality.offsamples == 0,
-                self._gl is not None)
+        args = (context, scene, mods, planes, self.model.vis.quality.offsamples == 0, self._gl is not None)
         if self._gl is None:
             self._free.append(scene)
             return _done(functools.partial(_draw_with, *args))
         fut = self._gl.submit(_draw_with, *args)
         self._in_flight.append((fut, scene))
         return fut
+
+    def _camera_id(self, name: str) -> int:
+        """Return the model's id of camera ``name`` (InputError if it has none)."""
+        cam_id = self._camera_ids.get(name)
+        if cam_id is None:
+            cam_id = mujoco.mj_name2id(self.model, mujoco.mjtObj.mjOBJ_CAMERA, name)
+            if cam_id < 0:
+                raise InputError(f"MuJoCo model has no camera named {name!r}")
+            self._camera_ids[name] = cam_id
+        return cam_id
+
+    def _apply_clip(self, clip: tuple[float, float]) -> tuple[np.float32, np.float32]:
+        """Set the model's clip planes to ``clip`` (near, far metres); return the depth planes they give."""
+        known = self._clips.get(clip)
+        vis = self.model.vis.map
+        if known is None:
+            set_mujoco_clip(self.model, *clip)
+            known = self._clips[clip] = (vis.znear, vis.zfar, depth_planes(self.model))
+        elif vis.znear != known[0] or vis.zfar != known[1]:  # another camera's clip was set in between
+            vis.znear, vis.zfar = known[0], known[1]
+        return known[2]
 
     def close(self) -> None:
         """Free the GL context and renderer (after the queued draws); a later render creates a new one."""
