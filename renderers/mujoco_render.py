@@ -250,8 +250,6 @@ class MujocoCameraRenderer:
         context, self._context = self._context, None
         if context is not None and not (context.done() and context.exception() is not None):
             self.run_gl(lambda: context.result().close())
-            if self._gl is None:
-                forget_current_context()
 
     def __enter__(self) -> MujocoCameraRenderer:
         return self
