@@ -6,7 +6,9 @@ the CPU-side work (``mjv_updateScene``, which reads ``MjData``) on its own threa
 ``mjr_readPixels`` release the GIL, so a draw on this thread overlaps the caller's next expert action and
 ``mj_step`` (docs/performance.md, "Pipelined rendering").
 
-The thread is a daemon: a renderer a user never closes does not keep the interpreter alive.
+The thread is a daemon: a renderer a user never closes does not keep the interpreter alive. It also keeps the
+platform GL contexts no renderer uses now (``spare_contexts``), so that a world rebuilt for the next episode draws
+in a context whose shaders are already compiled (``renderers.mujoco_context``); ``close`` frees them there.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class GLThread:
         self._jobs: queue.SimpleQueue[tuple[Future, Callable[..., Any], tuple[Any, ...]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._closed = False
+        self.spare_contexts: list[Any] = []  # platform GL contexts (with .free()); used on this thread only
         self._thread.start()
 
     def _serve(self) -> None:
@@ -65,6 +68,11 @@ class GLThread:
         if self._closed:
             return
         self._closed = True
+        self._jobs.put((Future(), self._free_spare_contexts, ()))
         self._jobs.put(None)
         if not self.on_thread():
             self._thread.join()
+
+    def _free_spare_contexts(self) -> None:
+        while self.spare_contexts:
+            self.spare_contexts.pop().free()

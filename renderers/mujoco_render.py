@@ -1,4 +1,5 @@
-"""Low-level MuJoCo rendering: one reusable mujoco.Renderer per resolution, RGB / z-depth / geom ids.
+"""Low-level MuJoCo rendering: one reusable GL context per resolution (``renderers.mujoco_context``), RGB /
+z-depth / geom ids.
 
 Rendering never changes physics: only ``mjv_updateScene`` reads ``data``; no
 mj_step / mj_forward is called. The caller must have run mj_forward (or mj_step / mj_kinematics)
@@ -13,8 +14,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import functools
-import importlib
-import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -25,6 +24,7 @@ import numpy as np
 
 from renderers.camera import validate_resolution
 from renderers.engine_cameras import set_mujoco_clip
+from renderers.mujoco_context import OffscreenContext, ensure_gl_backend
 from renderers.mujoco_passes import RawFrame, decode, depth_planes, draw, forget_current_context
 from sim.errors import InputError
 
@@ -55,17 +55,6 @@ def apply_quality(spec_or_model: Any, preset: str) -> None:
     vis = spec_or_model.visual if hasattr(spec_or_model, "visual") else spec_or_model.vis
     for key, value in QUALITY_PRESETS[preset].items():
         setattr(vis.quality, key, value)
-
-
-def ensure_gl_backend() -> None:
-    """Select headless EGL unless MUJOCO_GL is set; called before the first mujoco.Renderer is created."""
-    os.environ.setdefault("MUJOCO_GL", "egl")
-    from mujoco.rendering.classic import gl_context
-
-    # mujoco reads MUJOCO_GL once at import time; if it was imported before the variable was set,
-    # reload its small gl_context module so Renderer picks the requested platform.
-    if getattr(gl_context, "_MUJOCO_GL", None) != os.environ["MUJOCO_GL"].lower().strip():
-        importlib.reload(gl_context)
 
 
 def _check_modalities(modalities: Iterable[str]) -> tuple[str, ...]:
@@ -115,7 +104,7 @@ class MujocoCameraRenderer:
         self.model = model
         self.quality = quality
         self._gl = gl
-        self._context: Future[mujoco.Renderer] | None = None  # the GL context (a mujoco.Renderer), once created
+        self._context: Future[OffscreenContext] | None = None  # the GL context, once created
         self._free: list[mujoco.MjvScene] = []
         self._in_flight: deque[tuple[Future[RawFrame], mujoco.MjvScene]] = deque()
         self._option = mujoco.MjvOption()
@@ -127,7 +116,7 @@ class MujocoCameraRenderer:
         self._camera_ids: dict[str, int] = {}
         self._clips: dict[tuple[float, float], tuple[float, float, tuple[np.float32, np.float32]]] = {}
 
-    def _ensure_context(self) -> Future[mujoco.Renderer]:
+    def _ensure_context(self) -> Future[OffscreenContext]:
         """Start creating the GL context (on the GL thread, without waiting for it) unless it exists."""
         if self._context is None:
             ensure_gl_backend()
@@ -135,7 +124,8 @@ class MujocoCameraRenderer:
             apply_quality(m, self.quality)
             m.vis.global_.offwidth = max(int(m.vis.global_.offwidth), self.width)
             m.vis.global_.offheight = max(int(m.vis.global_.offheight), self.height)
-            make = functools.partial(_new_context, m, self.height, self.width)
+            spares = None if self._gl is None else self._gl.spare_contexts
+            make = functools.partial(_new_context, m, self.height, self.width, spares)
             self._context = self._gl.submit(make) if self._gl is not None else _done(make)
         return self._context
 
@@ -249,7 +239,8 @@ class MujocoCameraRenderer:
         self._free.clear()
         context, self._context = self._context, None
         if context is not None and not (context.done() and context.exception() is not None):
-            self.run_gl(lambda: context.result().close())
+            spares = None if self._gl is None else self._gl.spare_contexts
+            self.run_gl(_close_context, context, spares)
 
     def __enter__(self) -> MujocoCameraRenderer:
         return self
@@ -258,16 +249,24 @@ class MujocoCameraRenderer:
         self.close()
 
 
-def _draw_with(context: Future[mujoco.Renderer], scene: mujoco.MjvScene, mods: tuple[str, ...],
+def _draw_with(context: Future[OffscreenContext], scene: mujoco.MjvScene, mods: tuple[str, ...],
                planes: tuple[np.float32, np.float32], depth_from_colour_pass: bool, owns_thread: bool) -> RawFrame:
     """Draw ``scene`` in the (created) context: :func:`renderers.mujoco_passes.draw`."""
     return draw(context.result(), scene, mods, planes, depth_from_colour_pass, owns_thread)
 
 
-def _new_context(model: mujoco.MjModel, height: int, width: int) -> mujoco.Renderer:
-    """Return a mujoco.Renderer (its GL context current on this thread); its own scene is never drawn."""
+def _new_context(model: mujoco.MjModel, height: int, width: int, spares: list[Any] | None) -> OffscreenContext:
+    """Return the model's context (current on this thread), in a spare platform context when ``spares`` has one."""
     forget_current_context()
-    return mujoco.Renderer(model, height=height, width=width, max_geom=200)
+    return OffscreenContext(model, width, height, spares.pop() if spares else None)
+
+
+def _close_context(context: Future[OffscreenContext], spares: list[Any] | None) -> None:
+    """Free a renderer's context; keep its platform context in ``spares`` (a GL thread's) for the next model."""
+    if spares is None:
+        context.result().close()
+    else:
+        spares.append(context.result().release())
 
 
 def _then_forget_context(fn: Callable[..., T], *args: Any) -> T:

@@ -60,7 +60,10 @@ class SceneRenderer:
     PyBullet client and lights), narrowing to the concrete backend class after checking ``backend.name``.
     """
 
-    def __init__(self, backend: Backend, spec: SceneSpec, quality: str = "default", pipelined: bool = False):
+    def __init__(self, backend: Backend, spec: SceneSpec, quality: str = "default", pipelined: bool = False,
+                 gl: GLThread | None = None):
+        """``pipelined``: MuJoCo frames are drawn on a GL thread (``render_async``), ``gl`` when given (it outlives
+        this renderer: :func:`start_gl_thread`), else one this renderer starts and closes."""
         if quality not in QUALITIES:
             from sim.errors import InputError
 
@@ -76,10 +79,10 @@ class SceneRenderer:
         self._texture_version = 0  # backend.texture_version last uploaded to the pool's GL contexts
         # MuJoCo draws on a GL thread of their own, so that render_async overlaps the caller's next step.
         self._gl: GLThread | None = None
+        self._owns_gl = False
         if pipelined and backend.name == "mujoco":
-            from renderers.gl_thread import GLThread
-
-            self._gl = GLThread()
+            self._owns_gl = gl is None
+            self._gl = start_gl_thread() if gl is None else gl
 
     @property
     def segmentation_ids(self) -> dict[int, dict[str, str]]:
@@ -230,9 +233,20 @@ class SceneRenderer:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._gl is not None:
+        if self._gl is not None and self._owns_gl:
             self._gl.close()
-            self._gl = None
+        self._gl = None
+
+
+def start_gl_thread(width: int = 64, height: int = 64) -> GLThread:
+    """Return a new GL thread for pipelined MuJoCo renderers, already creating a GL context for the first of them
+    (``renderers.mujoco_context.prepare_context``: the shader compile overlaps the caller building its world)."""
+    from renderers.gl_thread import GLThread
+    from renderers.mujoco_context import prepare_context
+
+    gl = GLThread()
+    prepare_context(gl, width, height)
+    return gl
 
 
 def finish_frame(cam: CameraSpec, intr: Intrinsics, rgb: np.ndarray | None, depth: np.ndarray | None,

@@ -12,7 +12,7 @@ import functools
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,12 +20,15 @@ from randomization.config import RandomizationConfig
 from randomization.params import EpisodeParams, apply_to_spec, sample_episode_params
 from randomization.seeding import stream
 from renderers.pointcloud import fuse_pointcloud
-from renderers.sensors import VISUAL_DETAIL, Frame, PendingFrames, SceneRenderer
+from renderers.sensors import VISUAL_DETAIL, Frame, PendingFrames, SceneRenderer, start_gl_thread
 from robosynth.dataset import CameraRecord, EpisodeRecord
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 from sim.backend import NOTHING_RENDERED
 from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from renderers.gl_thread import GLThread
 
 RUN_AHEAD = 32
 """Observations an episode may run ahead of its drawn frames (while a new GL context is created, for instance)."""
@@ -131,12 +134,14 @@ class EpisodeRunner:
         self._renderer: SceneRenderer | None = None
         self._structural_key: Any = None
         self._model_xml: str | None = None  # per world: MjSpec.to_xml costs ~60 ms, the text never changes
+        self._gl: GLThread | None = None  # pipelined MuJoCo: the GL thread, kept (with its GL contexts) across worlds
 
     # -- world lifecycle --------------------------------------------------------------------------
     def _world_for(self, params: EpisodeParams) -> Simulation:
         key = params.structural_key()
         if self._sim is None or key != self._structural_key:
-            self.close()
+            self._close_world()
+            gl = self._gl_thread()  # starts creating its GL context now, while the world below is built
             world_spec = self.spec
             if params.distractors:
                 world_spec = self.spec.model_copy(
@@ -145,7 +150,7 @@ class EpisodeRunner:
             detail = VISUAL_DETAIL[self.options.quality] if self.options.cameras else NOTHING_RENDERED
             self._sim = Simulation(world_spec, self.options.backend, self.scene_dir, detail)
             self._renderer = (
-                SceneRenderer(self._sim.backend, world_spec, self.options.quality, self.pipelined)
+                SceneRenderer(self._sim.backend, world_spec, self.options.quality, self.pipelined, gl)
                 if self.options.cameras else None
             )
             self._structural_key = key
@@ -269,8 +274,23 @@ class EpisodeRunner:
             self._model_xml = self._current_world().backend.model_xml()
         return self._model_xml
 
+    def _gl_thread(self) -> GLThread | None:
+        """Return the GL thread pipelined MuJoCo cameras draw on (started on first use), else None."""
+        if not (self.pipelined and self.options.cameras and self.options.backend == "mujoco"):
+            return None
+        if self._gl is None:
+            cams = [self.spec.camera(name) for name in self.options.cameras]
+            self._gl = start_gl_thread(max(c.width for c in cams), max(c.height for c in cams))
+        return self._gl
+
     def close(self) -> None:
-        """Release the world and its renderer."""
+        """Release the world, its renderer and the GL thread."""
+        self._close_world()
+        if self._gl is not None:
+            self._gl.close()
+            self._gl = None
+
+    def _close_world(self) -> None:
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
