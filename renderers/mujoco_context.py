@@ -16,9 +16,11 @@ one model and serve the next one (``OffscreenContext.release``), which skips the
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
 import threading
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import mujoco
@@ -51,28 +53,58 @@ def model_texture_kinds(model: mujoco.MjModel) -> set[tuple[bool, int]]:
     return {(int(t) != two_d, int(c)) for t, c in zip(model.tex_type, model.tex_nchannel, strict=True)}
 
 
-def warm_up_textures(platform: Any, kinds: set[tuple[bool, int]]) -> None:
-    """Upload and mipmap a 4x4 texture of each kind not yet warmed in ``platform`` (current on this thread)."""
-    done: set[tuple[bool, int]] = getattr(platform, WARMED_TEXTURE_KINDS, set())
-    todo = {k for k in kinds if k not in done and k[1] in (1, 3, 4)}
-    if not todo:
-        return
-    import numpy as np
-    from OpenGL import GL
+_GL_ENUMS = {"texture_2d": 0x0DE1, "cube_map": 0x8513, "cube_map_positive_x": 0x8515, "unsigned_byte": 0x1401}
+_GL_FORMATS = {1: 0x1903, 3: 0x1907, 4: 0x1908}  # GL_RED, GL_RGB, GL_RGBA
+WARM_UP_PLATFORMS = ("egl", "osmesa")
+"""MUJOCO_GL platforms (Mesa's software rasterizers here) whose contexts are warmed up; others are left as they are."""
 
-    formats = {1: GL.GL_RED, 3: GL.GL_RGB, 4: GL.GL_RGBA}
+
+def _gl_calls() -> SimpleNamespace:
+    """Return the GL entry points the warm-up calls, through ctypes (each call releases the GIL).
+
+    PyOpenGL's own ``OpenGL.GL`` costs 33 ms to import, holding the GIL; its platform object (imported with
+    ``mujoco.egl`` / ``mujoco.osmesa``) already holds the loaded GL library."""
+    from OpenGL.platform import PLATFORM
+
+    lib, fn = PLATFORM.GL, ctypes.CFUNCTYPE
+    u, i, p = ctypes.c_uint, ctypes.c_int, ctypes.c_void_p
+    return SimpleNamespace(
+        gen=fn(None, i, p)(("glGenTextures", lib)), bind=fn(None, u, u)(("glBindTexture", lib)),
+        image=fn(None, u, i, i, i, i, i, u, u, p)(("glTexImage2D", lib)), mipmap=fn(None, u)(("glGenerateMipmap", lib)),
+        delete=fn(None, i, p)(("glDeleteTextures", lib)), finish=fn(None)(("glFinish", lib)),
+        error=fn(u)(("glGetError", lib)))
+
+
+def warm_up_textures(platform: Any, kinds: set[tuple[bool, int]]) -> None:
+    """Upload and mipmap a 4x4 texture of each kind not yet warmed in ``platform`` (current on this thread).
+
+    Only on ``WARM_UP_PLATFORMS``; a GL library without these entry points is left cold (MjrContext then pays the
+    compile itself, as mujoco.Renderer does)."""
+    done: set[tuple[bool, int]] = getattr(platform, WARMED_TEXTURE_KINDS, set())
+    todo = {k for k in kinds if k not in done and k[1] in _GL_FORMATS}
+    if not todo or os.environ.get("MUJOCO_GL", "").lower().strip() not in WARM_UP_PLATFORMS:
+        return
+    try:
+        gl = _gl_calls()
+    except (ImportError, AttributeError):
+        return
+    tex = ctypes.c_uint(0)
     for cube, channels in sorted(todo):
-        target = GL.GL_TEXTURE_CUBE_MAP if cube else GL.GL_TEXTURE_2D
-        faces = [GL.GL_TEXTURE_CUBE_MAP_POSITIVE_X + f for f in range(6)] if cube else [target]
-        pixels = np.zeros((4, 4, channels), dtype=np.uint8)
-        tex = GL.glGenTextures(1)
-        GL.glBindTexture(target, tex)
+        target = _GL_ENUMS["cube_map" if cube else "texture_2d"]
+        faces = [_GL_ENUMS["cube_map_positive_x"] + f for f in range(6)] if cube else [target]
+        pixels = ctypes.create_string_buffer(4 * 4 * channels)
+        fmt = _GL_FORMATS[channels]
+        gl.gen(1, ctypes.byref(tex))
+        gl.bind(target, tex.value)
         for face in faces:
-            GL.glTexImage2D(face, 0, formats[channels], 4, 4, 0, formats[channels], GL.GL_UNSIGNED_BYTE, pixels)
-        GL.glGenerateMipmap(target)
-        GL.glBindTexture(target, 0)
-        GL.glDeleteTextures([tex])
-    GL.glFinish()
+            gl.image(face, 0, fmt, 4, 4, 0, fmt, _GL_ENUMS["unsigned_byte"], pixels)
+        gl.mipmap(target)
+        gl.bind(target, 0)
+        gl.delete(1, ctypes.byref(tex))
+    gl.finish()
+    for _ in range(8):  # leave no error behind for MjrContext to find
+        if gl.error() == 0:
+            break
     setattr(platform, WARMED_TEXTURE_KINDS, done | todo)
 
 
@@ -133,17 +165,16 @@ class OffscreenContext:
             platform.free()
 
 
-def prepare_context(gl: GLThread, width: int, height: int) -> None:
-    """Start creating a platform context on ``gl``'s thread now, before any model exists: its shader compile runs
-    while the caller builds the world, and the first renderer on ``gl`` takes it from ``gl.spare_contexts``.
+def add_spare_context(gl: GLThread, width: int, height: int) -> None:
+    """On ``gl``'s thread, before any model exists: create a platform context and keep it in ``gl.spare_contexts``
+    for the first renderer on ``gl`` (its shader compile runs while the caller builds the world).
 
     An error here is dropped: that renderer then creates its own context, and raises what goes wrong then."""
     from renderers.mujoco_passes import forget_current_context
 
-    def make() -> None:
-        try:
-            gl.spare_contexts.append(new_platform_context(width, height))
-        finally:
-            forget_current_context()
-
-    gl.submit(make)
+    try:
+        gl.spare_contexts.append(new_platform_context(width, height))
+    except Exception:  # noqa: BLE001, S110 - see the docstring
+        pass
+    finally:
+        forget_current_context()

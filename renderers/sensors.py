@@ -238,15 +238,33 @@ class SceneRenderer:
         self._gl = None
 
 
+_PRESTARTED: list[GLThread] = []  # at most one GL thread started ahead by prestart_gl_thread, not yet taken
+
+
 def start_gl_thread(width: int = 64, height: int = 64) -> GLThread:
-    """Return a new GL thread for pipelined MuJoCo renderers, already creating a GL context for the first of them
-    (``renderers.mujoco_context.prepare_context``: the shader compile overlaps the caller building its world)."""
+    """Return a GL thread for pipelined MuJoCo renderers, already creating a GL context for the first of them
+    (``renderers.mujoco_context.add_spare_context``: the shader compile overlaps the caller building its world):
+    the one :func:`prestart_gl_thread` started, if any, else a new one."""
+    if _PRESTARTED:
+        return _PRESTARTED.pop()
     from renderers.gl_thread import GLThread
-    from renderers.mujoco_context import prepare_context
 
     gl = GLThread()
-    prepare_context(gl, width, height)
+    gl.submit(_add_spare_context, gl, width, height)
     return gl
+
+
+def prestart_gl_thread(width: int = 64, height: int = 64) -> None:
+    """Start the GL thread the next :func:`start_gl_thread` returns, now: a command that will draw MuJoCo frames
+    calls this before loading its scene, so that MuJoCo's and the GL context's start-up run beside it."""
+    if not _PRESTARTED:
+        _PRESTARTED.append(start_gl_thread(width, height))
+
+
+def _add_spare_context(gl: GLThread, width: int, height: int) -> None:
+    from renderers.mujoco_context import add_spare_context  # imports mujoco: on the GL thread, not the caller's
+
+    add_spare_context(gl, width, height)
 
 
 def finish_frame(cam: CameraSpec, intr: Intrinsics, rgb: np.ndarray | None, depth: np.ndarray | None,

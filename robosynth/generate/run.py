@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from renderers.sensors import prestart_gl_thread
 from robosynth.dataset import build_index, list_episode_files
 from robosynth.generate.directory import check_output_dir, done_indices, kept_failures, load_or_store_request
 from robosynth.generate.executors import run_jobs
@@ -57,6 +58,8 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
         raise InputError("--workers must be >= 1")
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
+    if executor == "local" and workers == 1 and req.backend == "mujoco" and req.cameras != () and req.episodes:
+        prestart_gl_thread()  # MuJoCo's import and the GL context start while the scene loads (docs/performance.md)
     selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk

@@ -131,3 +131,34 @@ def test_warm_up_runs_once_per_kind_and_context():
     finally:
         gl.call(forget_current_context)
         gl.close()
+
+
+def test_prestart_hands_its_thread_to_the_next_start_once():
+    from renderers import sensors
+
+    while sensors._PRESTARTED:  # one left by another test's generate() run in this process
+        sensors._PRESTARTED.pop().close()
+    sensors.prestart_gl_thread()
+    sensors.prestart_gl_thread()  # at most one waits
+    assert len(sensors._PRESTARTED) == 1
+    ahead = sensors._PRESTARTED[0]
+    taken = start_gl_thread()
+    other = start_gl_thread()
+    try:
+        assert taken is ahead and other is not ahead and not sensors._PRESTARTED
+        assert len(taken.call(lambda: list(taken.spare_contexts))) == 1
+    finally:
+        taken.close()
+        other.close()
+
+
+def test_warm_up_is_left_to_mujoco_on_other_gl_platforms(monkeypatch):
+    class Platform:
+        pass
+
+    platform = Platform()
+    monkeypatch.setenv("MUJOCO_GL", "glfw")
+    from renderers.mujoco_context import warm_up_textures
+
+    warm_up_textures(platform, {(False, 3)})  # makes no GL call: nothing is current on this thread
+    assert not hasattr(platform, WARMED_TEXTURE_KINDS)
