@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install demo test lint bench bench-rl bench-peers clean
+.PHONY: install bytecode demo test lint bench bench-rl bench-peers clean
 
 install:
 	@# EGL + Mesa llvmpipe for headless MuJoCo rendering; installed only when missing.
@@ -12,6 +12,13 @@ install:
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev,ray,export,meshes]"
+	$(MAKE) --no-print-directory bytecode
+
+# Compile the project's modules to __pycache__ as pip does for a wheel install (an editable install does not): with
+# PYTHONDONTWRITEBYTECODE set, as on these machines, every command would otherwise compile ~90 modules from source
+# (75-100 ms of each command's start-up; docs/performance.md). Up-to-date files are skipped.
+bytecode:
+	$(BIN)/python -m compileall -q robosynth sim scenes randomization renderers >/dev/null
 
 demo:
 	$(BIN)/robosynth generate pick_place --backend mujoco --episodes 10 --out episodes/ --seed 0 --cameras agentview --resolution 128x128 --resume
@@ -28,17 +35,17 @@ lint:
 	$(BIN)/mypy
 	$(BIN)/vulture sim scenes randomization renderers robosynth tests benchmarks examples --min-confidence 80
 
-bench:
+bench: bytecode
 	$(BIN)/python benchmarks/run_all.py --write BENCHMARKS.md
 
 # SB3 SAC on Reach (MuJoCo, PyBullet) and Push (MuJoCo), 30k steps each: ~20-40 min on 2 cores. Needs the `learn`
 # extra (pip install -e ".[learn]"); rewrites only the `rl` section of BENCHMARKS.md. `make bench` keeps that section.
-bench-rl:
+bench-rl: bytecode
 	$(BIN)/python benchmarks/bench_rl.py --write BENCHMARKS.md
 
 # robosynth next to robosuite, panda-gym and gymnasium-robotics Fetch, interleaved rounds (~6 min on 2 cores). The
 # peers get their own venv (.bench-peers-venv, from PyPI on first use); rewrites only the `peers` section.
-bench-peers:
+bench-peers: bytecode
 	$(BIN)/python benchmarks/peers/run.py --write BENCHMARKS.md
 
 clean:

@@ -96,7 +96,26 @@ def environment_line(*dists: str) -> str:
     versions = ", ".join(f"{d} {version(d)}" for d in dists)
     gl = os.environ.get("MUJOCO_GL", "egl (default)")
     return (f"{platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}, {versions}, "
-            f"MUJOCO_GL={gl}")
+            f"MUJOCO_GL={gl}, {bytecode_state()}")
+
+
+PACKAGES = ("robosynth", "sim", "scenes", "randomization", "renderers")
+
+
+def bytecode_state() -> str:
+    """Say whether the project's modules load from up-to-date bytecode (``make bytecode``) or are compiled from
+    source at every start (stale or missing ``__pycache__`` while PYTHONDONTWRITEBYTECODE is set)."""
+    import importlib.util
+
+    sources = [p for pkg in PACKAGES for p in (REPO_ROOT / pkg).rglob("*.py")]
+    stale = 0
+    for src in sources:
+        cached = Path(importlib.util.cache_from_source(str(src)))
+        stale += not cached.is_file() or cached.stat().st_mtime < src.stat().st_mtime
+    if not stale:
+        return "project bytecode precompiled"
+    writes = "not written back (PYTHONDONTWRITEBYTECODE)" if sys.dont_write_bytecode else "written on first import"
+    return f"{stale} of {len(sources)} project modules without current bytecode, {writes}"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
