@@ -70,6 +70,22 @@ def usable_cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
+WRITER_NICE = 10
+"""How much lower the writer thread's priority is than the process's (Linux): the recording and render threads get
+the cores first and the writer the time they leave, which is what it needs (docs/performance.md, "Writer thread")."""
+
+
+def lower_thread_priority(by: int = WRITER_NICE) -> None:
+    """Raise the calling thread's nice value by ``by`` (Linux, where a thread has its own; elsewhere nothing)."""
+    if not sys.platform.startswith("linux"):
+        return  # on other systems PRIO_PROCESS takes a process id, not a thread's
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + by)
+    except OSError:  # not permitted: the writer runs at the process's priority
+        pass
+
+
 def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
     """Record the episodes in this process, each written on a writer thread while the next one records.
 
@@ -77,7 +93,8 @@ def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
     write error is raised here, after the writes already finished. On any exit (error, Ctrl-C, the caller
     stopping early) the write in flight completes first, so a recorded episode is never left half-written.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="robosynth-writer") as writer:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="robosynth-writer",
+                            initializer=lower_thread_priority) as writer:
         pending: Future[dict] | None = None
         try:
             for i in indices:

@@ -3,7 +3,11 @@ ones a synchronous write gives, and a write error is one clear line (exit 2) tha
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import os
+import sys
+import threading
 from pathlib import Path
 
 import h5py
@@ -81,3 +85,22 @@ def test_cli_reports_a_write_error_as_one_line_and_exit_2(tmp_path, monkeypatch,
     assert rc == 2
     assert len(err) == 1 and "cannot write episode 1 into" in err[0] and "No space left on device" in err[0]
     assert sorted(list_episode_files(tmp_path / "ds")) == [0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_the_writer_thread_runs_below_the_recording_threads_priority(tmp_path, monkeypatch):
+    from robosynth.generate import executors
+
+    seen: dict[str, int] = {}
+    store = executors.store_episode
+
+    def spy(*args, **kwargs):
+        seen["writer"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(executors, "store_episode", spy)
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    summary = generate(dataclasses.replace(REQ, episodes=1), tmp_path / "out")
+    assert summary.written == 1
+    assert seen["writer"] == min(19, main + executors.WRITER_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # the caller's thread is untouched
