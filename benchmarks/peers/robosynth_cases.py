@@ -16,6 +16,8 @@ Cases (all ``robosynth/PickPlace-v0`` through ``gym.make``, uniform random actio
 - ``mj_rgbd_fast`` / ``mj_rgbd_default`` / ``pb_rgbd``: ``obs_mode="rgbd"`` (RGB + depth), the agentview camera
   at 128x128, MuJoCo quality ``fast`` / ``default``; ``mj_rgbdseg_fast``: ``obs_mode="rgbd_seg"`` (+ instance
   segmentation, what robosuite's camera case renders). The child reports the modalities the env really rendered.
+- ``mj_rgbd_fast_expert`` / ``mj_rgbdseg_fast_expert``: the same two MuJoCo camera cases with the task's scripted
+  expert choosing the actions (the episodes ``generate`` records) instead of uniform random ones.
 """
 
 from __future__ import annotations
@@ -60,6 +62,48 @@ def env_case(backend: str, obs_mode: str, quality: str = "fast") -> Callable[[in
         for frame in env.unwrapped.last_frames.values():
             case.notes["modalities"] = "+".join(short for short, attr in MODALITIES if getattr(frame, attr) is not None)
         return case
+
+    return make
+
+
+def expert_case(obs_mode: str) -> Callable[[int], Case]:
+    """Return a factory of MuJoCo ``fast`` 128x128 agentview ``env.step`` cases whose actions come from the task's
+    scripted expert, the one ``generate`` records (random actions keep the arm out of the cube's way, and of the
+    camera's view: cheaper frames and contacts). The expert's ``act`` runs untimed, like the action sampling of
+    the other cases; an episode the expert ends (``PolicyFailure``) is reset, untimed."""
+
+    def make(seed: int) -> Case:
+        import numpy as np
+
+        from robosynth.generate.recording import PolicyFailure
+
+        env = _make("mujoco", obs_mode, "fast")
+        dt, source = _control_dt(env)
+        state: dict[str, Any] = {}
+
+        def reset(episode_seed: int | None = None) -> None:
+            state["obs"], _ = env.reset(seed=episode_seed)
+            state["expert"] = env.unwrapped.sim.task.expert()
+            state["expert"].reset()
+
+        def act() -> Any:
+            for _ in range(100):
+                try:
+                    return np.asarray(state["expert"].act(state["obs"]), dtype=np.float32)
+                except PolicyFailure:
+                    reset()
+            raise RuntimeError("the scripted expert gave up on 100 episodes in a row")
+
+        def step(action: Any) -> bool:
+            state["obs"], _, terminated, truncated, _ = env.step(action)
+            return bool(terminated or truncated)
+
+        reset(seed)
+        frames = env.unwrapped.last_frames.values()
+        rendered = "+".join(short for short, attr in MODALITIES if any(getattr(f, attr) is not None for f in frames))
+        return Case(act=act, step=step, reset=reset, close=env.close, control_dt=dt, dt_source=source, dists=DISTS,
+                    notes={"backend": "mujoco", "obs_mode": obs_mode, "quality": "fast", "actions": "expert",
+                           "modalities": rendered})
 
     return make
 
@@ -195,6 +239,8 @@ CASES: dict[str, Callable[[int], Case]] = {
     "mj_rgbd_default": env_case("mujoco", "rgbd", "default"),
     "mj_rgbdseg_fast": env_case("mujoco", "rgbd_seg", "fast"),
     "pb_rgbd": env_case("pybullet", "rgbd"),
+    "mj_rgbd_fast_expert": expert_case("rgbd"),
+    "mj_rgbdseg_fast_expert": expert_case("rgbd_seg"),
 }
 
 if __name__ == "__main__":
