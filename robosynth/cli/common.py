@@ -12,11 +12,13 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Iterator
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from sim.backend import BACKENDS
 from sim.errors import BackendError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROG = "robosynth"
 EXIT_OK = 0
@@ -45,12 +47,33 @@ def print_error(message: object) -> None:
 
 def out_console() -> Console:
     """Return a rich console on stdout (plain text when not a terminal)."""
+    from rich.console import Console  # ~20 ms of imports: only for the verbs that print through it
+
     return Console(highlight=False)
 
 
 def err_console() -> Console:
     """Return a rich console on stderr, for progress and warnings."""
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False)
+
+
+def may_be_terminal(stream: object) -> bool:
+    """Return False when rich would surely treat ``stream`` as no terminal (not a TTY, no FORCE_TERMINAL or
+    TTY_COMPATIBLE), so that plain output can skip importing rich."""
+    isatty = getattr(stream, "isatty", None)
+    forced = any(os.environ.get(v) for v in ("FORCE_TERMINAL", "TTY_COMPATIBLE", "TTY_INTERACTIVE"))
+    return forced or (callable(isatty) and bool(isatty()))
+
+
+def print_plain(text: str, err: bool = False) -> None:
+    """Print one line of plain text (no markup, no wrapping) on stdout or stderr, through rich only on a terminal."""
+    stream = sys.stderr if err else sys.stdout
+    if may_be_terminal(stream):
+        (err_console() if err else out_console()).print(text, markup=False, soft_wrap=True)
+    else:
+        print(text, file=stream, flush=True)
 
 
 @contextlib.contextmanager

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from robosynth.cli.common import EXIT_CHECK_FAILED, err_console, gc_paused_for_startup, out_console
+from robosynth.cli.common import (
+    EXIT_CHECK_FAILED,
+    err_console,
+    gc_paused_for_startup,
+    may_be_terminal,
+    out_console,
+    print_plain,
+)
 from sim.errors import InputError
 
 
@@ -102,11 +110,9 @@ def generate_cmd(
         index = out / "dataset.hdf5"
         where = f"index {index}" if index.is_file() else "no episode written, so no index (keep failed episodes " \
             "with --keep-failed)"
-        out_console().print(
-            f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} already done, "
-            f"{summary.failed} failed (success rate {rate:.0%}); {where}", markup=False, soft_wrap=True,
-        )
-        out_console().print(summary.stats.summary(summary.bytes_on_disk), markup=False, soft_wrap=True)
+        print_plain(f"{summary.requested} episodes in '{out}': {summary.written} written now, {summary.skipped} "
+                    f"already done, {summary.failed} failed (success rate {rate:.0%}); {where}")
+        print_plain(summary.stats.summary(summary.bytes_on_disk))
 
 
 def _executor(ctx: typer.Context, executor: str, ray_address: str | None) -> str:
@@ -136,30 +142,19 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
                        startup_done: Callable[[], None]):
     """Run generate with the progress view (a live bar on a terminal, a line per tenth of the run otherwise);
     ``startup_done()`` is called when the episodes are about to start."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from robosynth.generate import generate
     from robosynth.generate.pool import MAX_ATTEMPTS
     from robosynth.generate.progress import RunStats
 
     stats = RunStats()
-    console = err_console()
-    live = console.is_terminal
-    with Progress(
-        TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(), console=console, transient=False, disable=not live,
-    ) as progress, _sigterm_as_interrupt():
-        task = progress.add_task("episodes", total=None, info="")
-
-        def say(line: str) -> None:
-            progress.console.print(line, markup=False, soft_wrap=True)
+    with _progress_view() as (say, update, live), _sigterm_as_interrupt():
 
         def on_start(to_run: int, already_done: int) -> None:
             startup_done()
-            progress.update(task, total=to_run, info=f"{already_done} already done" if already_done else "")
+            update(total=to_run, info=f"{already_done} already done" if already_done else "")
 
         def on_episode(res: dict) -> None:
-            progress.update(task, advance=1, info=stats.line())
+            update(advance=1, info=stats.line())
             step = max(1, stats.to_run // 10)
             if not live and (stats.done % step == 0 or stats.done == stats.to_run):
                 say(f"generate: {stats.status()}")
@@ -195,6 +190,26 @@ def _run_with_progress(req, out: Path, workers: int, executor: str, resume: bool
                 f"finish with: robosynth generate ... --out {out} --resume")
             raise
     return summary
+
+
+@contextlib.contextmanager
+def _progress_view() -> Iterator[tuple[Callable[[str], None], Callable[..., None], bool]]:
+    """Yield (say(line), update(**task fields), live): rich's live bar on a terminal; elsewhere plain lines on
+    stderr, without importing rich (about 20 ms of every command's start-up)."""
+    if not may_be_terminal(sys.stderr):
+        yield (lambda line: print_plain(line, err=True)), (lambda **_: None), False
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = err_console()
+    live = console.is_terminal
+    with Progress(
+        TextColumn("[bold]generate"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), console=console, transient=False, disable=not live,
+    ) as progress:
+        task = progress.add_task("episodes", total=None, info="")
+        yield ((lambda line: progress.console.print(line, markup=False, soft_wrap=True)),
+               (lambda **fields: progress.update(task, **fields)), live)
 
 
 @contextlib.contextmanager

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
 from robosynth.cli.common import err_console, out_console
 from sim.errors import InputError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def evaluate_cmd(
@@ -94,6 +96,8 @@ def _pct(x: float) -> str:
 
 def results_table(results: dict[str, Any]) -> Table:
     """Return the table of every cell (all numbers read from ``results``)."""
+    from rich.table import Table
+
     table = Table(title=f"{results['scene']}: policy {results['policy']}, {results['episodes']} episodes per cell, "
                         f"seed {results['seed']} (evaluation seed {results['evaluation_seed']})")
     for col in ("engine", "randomization", "success", "rate %", "95% CI %", "mean len", "timeout", "physics",
@@ -118,6 +122,8 @@ def _compare(files: tuple[Path, Path], out: Path | None) -> None:
     from robosynth.evaluate.compare import compare_files
 
     res = compare_files(*files)
+    from rich.table import Table
+
     table = Table(title=f"success rates: {files[0]} (reference) vs {files[1]}")
     for col in ("policy", "reference", "other"):
         table.add_column(col, justify="left" if col == "policy" else "right")

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from robosynth.cli.common import EXIT_CHECK_FAILED, out_console
 from sim.errors import InputError
@@ -35,6 +34,8 @@ def replay_cmd(
     if as_json:
         console.print_json(json.dumps(summary))
     else:
+        from rich.table import Table
+
         t = Table(title=f"replay of episode {episode}: {report.recorded_backend} -> {report.replay_backend}",
                   show_header=False)
         for k, v in summary.items():

@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from robosynth.cli.common import out_console, resolve_backends
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from scenes.spec import SceneSpec
     from sim.backend import WorldInfo
 
@@ -25,6 +26,8 @@ BackendOpt = Annotated[
 
 def scenes_cmd() -> None:
     """List the built-in scenes and the registered tasks (with their Gymnasium ids)."""
+    from rich.table import Table
+
     from robosynth.gym.registration import GENERIC_ID
     from scenes.loader import builtin_names, load_scene
     from scenes.tasks import registered_tasks
@@ -76,6 +79,8 @@ def _info_table(spec: SceneSpec, info: WorldInfo) -> Table:
     """Return a table of the bodies, joints, actuators and cameras of a compiled world."""
     version = info.engine_version.removeprefix(info.backend).strip()  # "pybullet 2020..." -> "2020..."
     extra = ", ".join(f"{key} {value}" for key, value in info.extra.items())
+    from rich.table import Table
+
     table = Table(
         title=f"{spec.name} on {info.backend} {version}",
         title_justify="left",
