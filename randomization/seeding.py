@@ -59,8 +59,9 @@ def episode_seed_sequence(dataset_seed: int, episode_index: int) -> np.random.Se
 
 def stream_seed_sequence(dataset_seed: int, episode_index: int, purpose: str) -> np.random.SeedSequence:
     """Return the SeedSequence of one named stream of one episode."""
-    ep = episode_seed_sequence(dataset_seed, episode_index)
-    return np.random.SeedSequence(ep.entropy, spawn_key=(*ep.spawn_key, purpose_id(purpose)))
+    seed = _check_index("dataset seed", dataset_seed)  # = episode_seed_sequence(...).entropy and its spawn key,
+    idx = _check_index("episode index", episode_index)  # without building that sequence's entropy pool
+    return np.random.SeedSequence(seed, spawn_key=(idx, purpose_id(purpose)))
 
 
 def stream(dataset_seed: int, episode_index: int, purpose: str) -> np.random.Generator:

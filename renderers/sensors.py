@@ -74,6 +74,7 @@ class SceneRenderer:
         self.cameras = {c.name: c for c in spec.cameras}
         self.intrinsics = {c.name: camera_intrinsics(c) for c in spec.cameras}
         self._T_parent = {c.name: camera_T_parent(c) for c in spec.cameras}
+        self._written: set[str] = set()  # cameras set_camera wrote into the engine (compiled ones differ in bits)
         self._pool: MujocoRendererPool | None = None
         self._pb_lut: tuple[np.ndarray, np.ndarray] | None = None
         self._texture_version = 0  # backend.texture_version last uploaded to the pool's GL contexts
@@ -119,11 +120,14 @@ class SceneRenderer:
         elif fovy is not None:
             upd["fovy"] = float(fovy)
         cam = cam.model_copy(update=upd)
+        if cam == self.cameras[name] and name in self._written:
+            return  # written as it is (each episode re-applies the cameras it does not randomize): nothing to do
         self.cameras[name] = cam
         self.intrinsics[name] = camera_intrinsics(cam)
         self._T_parent[name] = camera_T_parent(cam)
         if self.backend.name == "mujoco":
             self._write_mujoco_camera(name)
+        self._written.add(name)
 
     def _write_mujoco_camera(self, name: str) -> None:
         from renderers.engine_cameras import mujoco_camera_intrinsics, mujoco_camera_pose

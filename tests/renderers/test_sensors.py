@@ -407,3 +407,30 @@ def test_bad_resolution_is_rejected_before_any_engine(field: str, value: int, mo
 
     with pytest.raises(InputError, match=f"camera {field}"):
         SceneRenderer(NoEngine(), bad)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_set_camera_moves_a_camera_and_puts_it_back_exactly(backend):
+    spec = load_scene("pick_place")
+    sim = Simulation(spec, backend, None)
+    sim.reset(np.random.default_rng(SEED))
+    renderer = SceneRenderer(sim.backend, spec, "fast")
+    try:
+        # Every episode writes each camera (randomized or the scene's) into the engine: on MuJoCo a written camera
+        # is its intrinsics, not the compiled fovy, and can differ from it in the last bits of depth.
+        renderer.set_camera("agentview")
+        nominal = renderer.render(["agentview"])["agentview"]
+        renderer.set_camera("agentview")  # as it is: nothing changes
+        np.testing.assert_array_equal(renderer.render(["agentview"])["agentview"].depth, nominal.depth)
+        renderer.set_camera("agentview", pos=(1.2, 0.5, 1.0), fovy=40.0)
+        moved = renderer.render(["agentview"])["agentview"]
+        assert not np.array_equal(moved.rgb, nominal.rgb)
+        assert not np.allclose(moved.T_world_cam, nominal.T_world_cam)
+        renderer.set_camera("agentview")  # back to the scene's camera, as an episode that does not randomize it
+        back = renderer.render(["agentview"])["agentview"]
+        for key in ("rgb", "depth", "segmentation", "T_world_cam"):
+            np.testing.assert_array_equal(getattr(back, key), getattr(nominal, key), err_msg=key)
+        assert back.intrinsics == nominal.intrinsics
+    finally:
+        renderer.close()
+        sim.close()
