@@ -8,10 +8,11 @@ read back as ``mjDEPTH_ZEROFAR``. It has the attributes :func:`renderers.mujoco_
 
 Why not ``mujoco.Renderer`` itself: on Mesa's llvmpipe, the first mipmap generation in a GL context compiles its
 shaders (45-90 ms on this project's 2-core machines), and ``MjrContext(model)`` does it while holding the GIL,
-so every other thread of the process stops for it. :func:`new_platform_context` makes those first calls itself
-through PyOpenGL, whose calls release the GIL, so the compile overlaps the caller's Python (a world build, the
-first steps). ``MjrContext`` then takes about 10 ms. A platform context can also outlive the ``MjrContext`` of
-one model and serve the next one (``OffscreenContext.release``), which skips the compile altogether.
+so every other thread of the process stops for it. :func:`new_platform_context` makes those first calls itself,
+through ctypes on the GL library PyOpenGL loaded (each call releases the GIL), so the compile overlaps the
+caller's Python (a world build, the first steps). ``MjrContext`` then takes about 10 ms. A platform context can
+also outlive the ``MjrContext`` of one model and serve the next one (``OffscreenContext.release``), which skips
+the compile altogether.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def ensure_gl_backend() -> None:
 def model_texture_kinds(model: mujoco.MjModel) -> set[tuple[bool, int]]:
     """Return the (cube map?, channels) kinds of the textures ``model`` uploads (2D, or cube and skybox)."""
     two_d = int(mujoco.mjtTexture.mjTEXTURE_2D)
-    return {(int(t) != two_d, int(c)) for t, c in zip(model.tex_type, model.tex_nchannel, strict=True)}
+    channels = getattr(model, "tex_nchannel", [3] * model.ntex)  # MuJoCo < 3.2: RGB textures only
+    return {(int(t) != two_d, int(c)) for t, c in zip(model.tex_type, channels, strict=True)}
 
 
 _GL_ENUMS = {"texture_2d": 0x0DE1, "cube_map": 0x8513, "cube_map_positive_x": 0x8515, "unsigned_byte": 0x1401}

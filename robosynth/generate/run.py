@@ -58,11 +58,11 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
         raise InputError("--workers must be >= 1")
     if executor not in ("local", "ray"):
         raise InputError(f"unknown executor '{executor}' (choose from: local, ray)")
-    if executor == "local" and workers == 1 and req.backend == "mujoco" and req.cameras != () and req.episodes:
-        prestart_gl_thread()  # MuJoCo's import and the GL context start while the scene loads (docs/performance.md)
     selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
+    if executor == "local" and workers == 1 and req.backend == "mujoco" and req.cameras != () and req.episodes:
+        prestart_gl_thread()  # MuJoCo's import and the GL context start beside the world build (docs/performance.md)
     session = ray_session(ray or RayOptions(), workers, on_info) if executor == "ray" else contextlib.nullcontext()
     with session:  # a wrong cluster address is refused before anything is written
         return _generate(req, job, out, workers, executor, resume, explicit, ray, stats, progress, on_start, on_retry)
