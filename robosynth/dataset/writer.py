@@ -64,7 +64,7 @@ def write_data_attrs(data: h5py.Group, info: DatasetInfo, total: int, kind: str,
 
 
 def _create_dataset(g: h5py.Group, rel: str, a: np.ndarray, filters: dict[str, Any]) -> None:
-    if is_direct_gzip(a, filters):  # images: deflated by zlib without the GIL, same bytes as HDF5's filter
+    if is_direct_gzip(a, filters):  # images: deflated without the GIL (ISA-L or zlib; robosynth.dataset.chunks)
         write_direct_gzip(g, rel, a, filters)
         return
     opts: dict[str, Any] = filters if a.size else {}

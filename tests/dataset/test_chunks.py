@@ -1,5 +1,6 @@
-"""Image chunks deflated outside HDF5 (zlib, GIL released) are exactly the bytes HDF5's shuffle + gzip filters
-write, so an episode file is byte-identical either way."""
+"""Image chunks deflated outside HDF5 (GIL released): with zlib they are exactly the bytes HDF5's shuffle + gzip
+filters write, so an episode file is byte-identical either way; with ISA-L (faster, other bytes) HDF5 decodes them
+to the same arrays."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
+import robosynth.dataset.chunks as chunks
 import robosynth.dataset.writer as writer
 from robosynth.dataset import DatasetInfo, write_episode_file
 from robosynth.dataset.chunks import deflate_frames, direct_gzip_matches_hdf5, is_direct_gzip, shuffle_bytes
@@ -61,12 +63,49 @@ def recorded() -> tuple[DatasetInfo, object]:
     return dataset_info(req), res.record
 
 
-def test_episode_file_is_byte_identical_to_hdf5_filter_output(tmp_path, monkeypatch, recorded):
+CREATED = "2026-01-01T00:00:00+00:00"
+
+
+def _datasets(path) -> dict[str, np.ndarray]:
+    with h5py.File(path) as f:
+        found: dict[str, np.ndarray] = {}
+        f.visititems(lambda name, obj: found.update({name: obj[()]}) if isinstance(obj, h5py.Dataset) else None)
+        return found
+
+
+def test_zlib_episode_file_is_byte_identical_to_hdf5_filter_output(tmp_path, monkeypatch, recorded):
     info, record = recorded
-    direct = write_episode_file(tmp_path / "direct.hdf5", info, record, created="2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(chunks, "fast_deflate", lambda: None)  # zlib: HDF5's own bytes
+    direct = write_episode_file(tmp_path / "direct.hdf5", info, record, created=CREATED)
     monkeypatch.setattr(writer, "is_direct_gzip", lambda a, filters: False)
-    filtered = write_episode_file(tmp_path / "filtered.hdf5", info, record, created="2026-01-01T00:00:00+00:00")
+    filtered = write_episode_file(tmp_path / "filtered.hdf5", info, record, created=CREATED)
     assert direct.read_bytes() == filtered.read_bytes()
     with h5py.File(direct) as f:
         d = f["data/demo_0/obs/agentview_image"]
         assert d.compression == "gzip" and d.shuffle and d.chunks == (1, 32, 32, 3)
+
+
+def test_isal_chunks_decode_to_the_same_arrays_and_repeat_byte_for_byte(tmp_path, monkeypatch, recorded):
+    pytest.importorskip("isal")
+    info, record = recorded
+    assert chunks.chunk_deflater(3, True) == (chunks.fast_deflate(), chunks.FAST_LEVEL)
+    fast = write_episode_file(tmp_path / "fast.hdf5", info, record, created=CREATED)
+    again = write_episode_file(tmp_path / "again.hdf5", info, record, created=CREATED)
+    assert fast.read_bytes() == again.read_bytes()  # deterministic for one ISA-L version
+    monkeypatch.setattr(writer, "is_direct_gzip", lambda a, filters: False)
+    filtered = write_episode_file(tmp_path / "filtered.hdf5", info, record, created=CREATED)
+    assert fast.read_bytes() != filtered.read_bytes()  # other deflate streams ...
+    mine, theirs = _datasets(fast), _datasets(filtered)
+    assert mine.keys() == theirs.keys()
+    for name in mine:  # ... that plain h5py decodes to the same arrays
+        np.testing.assert_array_equal(mine[name], theirs[name], err_msg=name)
+    with h5py.File(fast) as f:
+        d = f["data/demo_0/obs/agentview_depth"]
+        assert d.compression == "gzip" and d.shuffle and d.chunks == (1, 32, 32, 1)
+
+
+def test_without_a_deflater_that_hdf5_reads_back_the_filters_write_the_chunks(monkeypatch):
+    monkeypatch.setattr(chunks, "fast_deflate", lambda: None)
+    monkeypatch.setattr(chunks, "direct_gzip_matches_hdf5", lambda level, shuffle: False)
+    assert chunks.chunk_deflater(3, True) is None
+    assert not is_direct_gzip(np.zeros((3, 4, 4, 3), np.uint8), writer.compression_filters("gzip"))
