@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from sim.backend_names import BACKEND_ENTRY_POINTS, BACKEND_NAMES, BACKENDS
 from sim.errors import BackendError
 from sim.types import (
     ARM_JOINTS,
@@ -41,13 +42,6 @@ __all__ = [
     "ROBOT_LINKS", "Backend", "Contact", "Vector", "WorldInfo", "make_backend",
 ]
 
-# The one table of backends: name -> "module:Class", imported only when a backend of that name is made.
-BACKEND_ENTRY_POINTS: Mapping[str, str] = {
-    "mujoco": "sim.mujoco_backend:MujocoBackend",
-    "pybullet": "sim.pybullet_backend:PybulletBackend",
-}
-BACKEND_NAMES: tuple[str, ...] = tuple(BACKEND_ENTRY_POINTS)
-BACKENDS = BACKEND_NAMES  # the name callers use (``x in BACKENDS``, ``", ".join(BACKENDS)``)
 
 
 @runtime_checkable

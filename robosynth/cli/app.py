@@ -176,10 +176,17 @@ def main() -> None:
 
     The command line renders headless, so it selects EGL before anything imports mujoco (unless ``MUJOCO_GL`` is
     set): mujoco picks its GL platform at import time, and its GLFW default would load libglfw for nothing (~25 ms)
-    before ``renderers.mujoco_render.ensure_gl_backend`` switched to EGL anyway. ``import robosynth.cli`` alone
-    sets nothing.
+    before ``renderers.mujoco_render.ensure_gl_backend`` switched to EGL anyway.
+
+    It also keeps numpy's OpenBLAS to one thread (unless ``OPENBLAS_NUM_THREADS`` is set): OpenBLAS starts a
+    thread per core when numpy loads, and they spin about 0.1 s of CPU there, in the fork server and in every pool
+    worker, for matrices that are a few elements wide here (3 % of a ``generate`` command's CPU; robosynth's
+    parallelism is one process per episode, docs/performance.md). numpy is first imported after this line: the
+    command line's own modules import no numpy (tests/cli/test_startup.py). ``import robosynth.cli`` alone sets
+    nothing.
     """
     os.environ.setdefault("MUJOCO_GL", "egl")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from robosynth.cli.process_exit import exit_process
 
     exit_process(invoke())

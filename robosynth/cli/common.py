@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from sim.backend import BACKENDS
+from sim.backend_names import BACKENDS
 from sim.errors import BackendError
 
 if TYPE_CHECKING:

@@ -31,20 +31,22 @@ import h5py
 import numpy as np
 
 
-def shuffle_bytes(raw: bytes, itemsize: int) -> bytes:
-    """Return HDF5's byte shuffle of ``raw``: byte 0 of every element, then byte 1, ... (whole elements only)."""
-    if itemsize == 1:
+def shuffled(frame: np.ndarray, shuffle: bool = True) -> np.ndarray:
+    """Return the bytes HDF5's filters deflate for ``frame`` as a C-contiguous uint8 array: the frame's own bytes
+    (a view), or with ``shuffle`` and elements wider than a byte HDF5's byte shuffle (a copy: byte 0 of every
+    element, then byte 1, ...)."""
+    raw = np.ascontiguousarray(frame).reshape(-1).view(np.uint8)
+    if not shuffle or frame.dtype.itemsize == 1:
         return raw
-    return np.frombuffer(raw, np.uint8).reshape(-1, itemsize).T.tobytes()
+    return np.ascontiguousarray(raw.reshape(-1, frame.dtype.itemsize).T).reshape(-1)
 
 
 def deflate_frames(a: np.ndarray, level: int, shuffle: bool,
-                   deflate: Callable[[bytes, int], bytes] = zlib.compress) -> list[bytes]:
+                   deflate: Callable[[Any, int], bytes] = zlib.compress) -> list[bytes]:
     """Return the filtered bytes of each chunk ``a[t]`` (chunks of shape ``(1, *a.shape[1:])``), deflated by
-    ``deflate(data, level)`` (default zlib's, what HDF5's filter writes)."""
+    ``deflate(data, level)`` (default zlib's, what HDF5's filter writes; ``data`` is a contiguous uint8 array)."""
     a = np.ascontiguousarray(a)
-    size = a.dtype.itemsize
-    return [deflate(shuffle_bytes(frame.tobytes(), size) if shuffle else frame.tobytes(), level) for frame in a]
+    return [deflate(shuffled(frame, shuffle), level) for frame in a]
 
 
 FAST_LEVEL = 1
@@ -52,7 +54,7 @@ FAST_LEVEL = 1
 
 
 @functools.cache
-def fast_deflate() -> Callable[[bytes, int], bytes] | None:
+def fast_deflate() -> Callable[[Any, int], bytes] | None:
     """Return ISA-L's zlib-format ``compress`` when the ``isal`` package is installed, else None."""
     try:
         from isal import isal_zlib
@@ -61,7 +63,7 @@ def fast_deflate() -> Callable[[bytes, int], bytes] | None:
     return isal_zlib.compress
 
 
-def chunk_deflater(level: int, shuffle: bool) -> tuple[Callable[[bytes, int], bytes], int] | None:
+def chunk_deflater(level: int, shuffle: bool) -> tuple[Callable[[Any, int], bytes], int] | None:
     """Return (deflate, its level) for gzip image chunks at ``level``: ISA-L when installed (levels <= 3) and
     HDF5 decodes its chunks, else zlib when it writes HDF5's own bytes, else None (HDF5's filters)."""
     fast = fast_deflate()

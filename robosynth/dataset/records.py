@@ -6,6 +6,7 @@ it (siblings in :mod:`robosynth.dataset`). See docs/hdf5_format.md for the layou
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -45,6 +46,7 @@ class RecordError(RobosynthError, ValueError):
     """An episode record violates schema "1" and cannot be written."""
 
 
+@functools.cache  # importlib.metadata reads the installed distribution's files: 0.8 ms a call
 def _package_version() -> str:
     try:
         return metadata.version("robosynth")
@@ -369,4 +371,16 @@ def demo_signature(g: Any) -> dict[str, Any]:
     for sub in ("obs", "next_obs"):
         for k, d in g.get(sub, {}).items():
             sig[f"{sub}/{k}"] = (d.shape[1:], d.dtype.str)
+    return sig
+
+
+def record_signature(ep: EpisodeRecord) -> dict[str, Any]:
+    """Return :func:`demo_signature` of the demo written from canonical record ``ep``, without reading it back:
+    next_obs holds the low-dim keys and, where ``ep`` has their final frames, the image keys (virtual datasets
+    shaped like obs). Keys come in the order an h5py group lists them (by name)."""
+    next_obs = {**{k: ep.obs[k] for k in ep.final_images}, **ep.next_obs_lowdim}
+    sig: dict[str, Any] = {"actions": (ep.actions.shape[1:], ep.actions.dtype.str)}
+    for sub, arrays in (("obs", ep.obs), ("next_obs", next_obs)):
+        for k in sorted(arrays):
+            sig[f"{sub}/{k}"] = (arrays[k].shape[1:], arrays[k].dtype.str)
     return sig

@@ -26,9 +26,9 @@ from robosynth.dataset.records import (
     DatasetInfo,
     EpisodeRecord,
     canonical_record,
-    demo_signature,
     episode_checksum,
     record_datasets,
+    record_signature,
 )
 from sim.errors import InputError
 
@@ -158,7 +158,7 @@ def write_episode(path: str | os.PathLike[str], dataset_info: DatasetInfo, episo
         data = new_group(f, "data")
         write_data_attrs(data, dataset_info, 1, "episode", created)
         write_demo(data, ep, filters)
-        return demo_signature(data[f"demo_{ep.index}"])
+    return record_signature(ep)
 
 
 # ----------------------------------------------------------------------------------------------- files

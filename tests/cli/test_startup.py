@@ -24,6 +24,27 @@ def test_cli_and_generate_modules_leave_opencv_and_package_metadata_unimported(r
     assert json.loads(res.stdout) == {"cli": [], "generate": False}
 
 
+def test_cli_modules_import_no_numpy_so_main_sets_openblas_threads_first(run_python) -> None:
+    """``main`` sets ``OPENBLAS_NUM_THREADS`` (a default) before numpy's OpenBLAS loads and starts its threads."""
+    code = textwrap.dedent(
+        """
+        import json, os, sys
+        import robosynth.cli
+        import robosynth.cli.process_exit as pe
+        before = {"numpy": "numpy" in sys.modules, "env": os.environ.get("OPENBLAS_NUM_THREADS")}
+        pe.exit_process = lambda code: print(json.dumps({**before, "code": code,
+                                                         "env_after": os.environ.get("OPENBLAS_NUM_THREADS")}))
+        sys.argv = ["robosynth", "--help"]
+        robosynth.cli.main()
+        """
+    )
+    res = run_python(code, env={"OPENBLAS_NUM_THREADS": None})
+    assert res.rc == 0, res.stderr
+    assert json.loads(res.stdout.splitlines()[-1]) == {"numpy": False, "env": None, "code": 0, "env_after": "1"}
+    res = run_python(code, env={"OPENBLAS_NUM_THREADS": "4"})  # the user's setting is kept
+    assert json.loads(res.stdout.splitlines()[-1])["env_after"] == "4"
+
+
 def test_gc_paused_for_startup_freezes_once_set_up_and_always_resumes(run_python) -> None:
     code = textwrap.dedent(
         """

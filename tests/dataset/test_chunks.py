@@ -14,7 +14,7 @@ import pytest
 import robosynth.dataset.chunks as chunks
 import robosynth.dataset.writer as writer
 from robosynth.dataset import DatasetInfo, write_episode_file
-from robosynth.dataset.chunks import deflate_frames, direct_gzip_matches_hdf5, is_direct_gzip, shuffle_bytes
+from robosynth.dataset.chunks import deflate_frames, direct_gzip_matches_hdf5, is_direct_gzip, shuffled
 from robosynth.generate import GenerateRequest, dataset_info
 from robosynth.generate.jobs import make_job, record_episode
 
@@ -39,9 +39,11 @@ def test_deflated_frames_equal_the_chunks_hdf5_writes(kind, level):
 
 
 def test_shuffle_groups_bytes_by_position_in_the_element():
-    raw = np.array([0x04030201, 0x08070605], dtype="<u4").tobytes()
-    assert shuffle_bytes(raw, 4) == bytes([1, 5, 2, 6, 3, 7, 4, 8])
-    assert shuffle_bytes(b"abc", 1) == b"abc"
+    words = np.array([[0x04030201], [0x08070605]], dtype="<u4")
+    assert shuffled(words).tobytes() == bytes([1, 5, 2, 6, 3, 7, 4, 8])
+    assert shuffled(words, shuffle=False).tobytes() == words.tobytes()
+    rgb = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    assert shuffled(rgb).tobytes() == rgb.tobytes() and np.shares_memory(shuffled(rgb), rgb)  # bytes: no copy
     assert zlib.decompress(deflate_frames(np.zeros((1, 2, 2, 1), np.float32), 3, True)[0]) == bytes(16)
 
 
