@@ -176,7 +176,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
     import mujoco
     import pybullet  # noqa: F401  (version via metadata below)
 
-    from robosynth.generate.recording import versions
+    from robosynth.generate.buffer import versions
 
     v = versions(args.backend)
     lines = [

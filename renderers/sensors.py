@@ -8,7 +8,7 @@ so that ids, names and classes mean the same on MuJoCo and PyBullet.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -314,6 +314,10 @@ class PendingFrames:
     def done(self) -> bool:
         """Return True when every frame is drawn (``result`` will not wait)."""
         return all(isinstance(f, Frame) or f.done() for f in self._frames.values())
+
+    def wait(self) -> None:
+        """Block until every frame is drawn, without decoding any (:meth:`result` raises a draw's error)."""
+        wait([f.raw for f in self._frames.values() if not isinstance(f, Frame)])
 
     def result(self) -> dict[str, Frame]:
         """Return one Frame per camera, in the order the cameras were asked for (raises a draw's error)."""

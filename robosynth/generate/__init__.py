@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from sim.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from robosynth.generate.buffer import EpisodeBuffer
     from robosynth.generate.directory import (
         FAILED_DIR,
         REQUEST_FILE,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from robosynth.generate.executors import run_jobs
     from robosynth.generate.jobs import Job, close_runners, make_job, run_episode
     from robosynth.generate.pool import MAX_ATTEMPTS, EpisodePool
-    from robosynth.generate.recording import EpisodeBuffer, EpisodeResult, EpisodeRunner, RecordingOptions
+    from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions
     from robosynth.generate.request import (
         GenerateRequest,
         dataset_info,
@@ -42,7 +43,7 @@ _MODULE_OF = {
     "FAILED_DIR": "directory", "REQUEST_FILE": "directory", "check_output_dir": "directory",
     "failed_marker": "directory", "output_dir_kind": "directory", "run_jobs": "executors", "Job": "jobs",
     "close_runners": "jobs", "make_job": "jobs", "run_episode": "jobs", "MAX_ATTEMPTS": "pool",
-    "EpisodePool": "pool", "EpisodeBuffer": "recording", "EpisodeResult": "recording", "EpisodeRunner": "recording",
+    "EpisodePool": "pool", "EpisodeBuffer": "buffer", "EpisodeResult": "recording", "EpisodeRunner": "recording",
     "RecordingOptions": "recording", "GenerateRequest": "request", "dataset_info": "request",
     "parse_indices": "request", "reconcile_request": "request", "selected_indices": "request",
     "GenerateSummary": "run", "generate": "run",

@@ -16,7 +16,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 
 from robosynth.generate.directory import tmp_dirs
-from robosynth.generate.jobs import Job, finished_result, give_up_episode, record_episode, run_episode, store_episode
+from robosynth.generate.jobs import (
+    Job,
+    finish_and_store,
+    finished_result,
+    give_up_episode,
+    record_episode_unfinished,
+    run_episode,
+)
 from robosynth.generate.pool import EpisodePool
 from robosynth.generate.ray_exec import RayOptions, run_ray
 from sim.errors import InputError
@@ -87,7 +94,9 @@ def lower_thread_priority(by: int = WRITER_NICE) -> None:
 
 
 def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
-    """Record the episodes in this process, each written on a writer thread while the next one records.
+    """Record the episodes in this process, each finished (its last frames collected, its record built) and
+    written on a writer thread while the next one records: the render thread draws an episode's last frames while
+    the next episode resets and starts (docs/performance.md).
 
     At most one write is in flight (two episodes in memory); its summary is yielded once it is on disk, and a
     write error is raised here, after the writes already finished. On any exit (error, Ctrl-C, the caller
@@ -99,10 +108,10 @@ def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
         try:
             for i in indices:
                 t0 = time.perf_counter()
-                res = record_episode(job, i)
+                episode = record_episode_unfinished(job, i)
                 if pending is not None:
                     yield pending.result()
-                pending = writer.submit(store_episode, job, out, res, time.perf_counter() - t0)
+                pending = writer.submit(finish_and_store, job, out, episode, time.perf_counter() - t0)
             if pending is not None:
                 done, pending = pending, None
                 yield done.result()

@@ -19,7 +19,7 @@ from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
 from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode
 from robosynth.generate.directory import failed_marker, write_failed_marker
-from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions
+from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions, UnfinishedEpisode
 from robosynth.generate.request import GenerateRequest, dataset_info
 from scenes.loader import scene_dir as scene_folder
 from scenes.spec import SceneSpec
@@ -98,6 +98,19 @@ def run_episode(job: Job, out: str, index: int) -> dict[str, Any]:
 def record_episode(job: Job, index: int) -> EpisodeResult:
     """Record episode ``index`` of ``job`` on this process's cached runner (nothing is written)."""
     return _runner(job).run(job.request.seed, index)
+
+
+def record_episode_unfinished(job: Job, index: int) -> UnfinishedEpisode:
+    """:func:`record_episode` up to the end of its steps: ``.finish()`` collects its frames and builds the record
+    (the same record), possibly on another thread while this process's runner records the next episode."""
+    return _runner(job).run_unfinished(job.request.seed, index)
+
+
+def finish_and_store(job: Job, out: str, episode: UnfinishedEpisode, seconds: float = 0.0) -> dict[str, Any]:
+    """Finish ``episode`` and store it (:func:`store_episode`, whose ``seconds`` then include the finishing)."""
+    t0 = time.perf_counter()
+    res = episode.finish()
+    return store_episode(job, out, res, seconds + time.perf_counter() - t0)
 
 
 def store_episode(job: Job, out: str, res: EpisodeResult, seconds: float = 0.0) -> dict[str, Any]:

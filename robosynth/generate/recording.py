@@ -8,7 +8,6 @@ parameters are applied absolutely, and all randomness comes from named seed stre
 
 from __future__ import annotations
 
-import functools
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,8 @@ from randomization.params import EpisodeParams, apply_to_spec, sample_episode_pa
 from randomization.seeding import stream
 from renderers.pointcloud import fuse_pointcloud
 from renderers.sensors import VISUAL_DETAIL, Frame, PendingFrames, SceneRenderer, start_gl_thread
-from robosynth.dataset import CameraRecord, EpisodeRecord
+from robosynth.dataset import EpisodeRecord
+from robosynth.generate.buffer import EpisodeBuffer, versions
 from scenes.runtime import Simulation
 from scenes.spec import SceneSpec
 from sim.backend import NOTHING_RENDERED
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 
 RUN_AHEAD = 32
 """Observations an episode may run ahead of its drawn frames (while a new GL context is created, for instance)."""
-LOWDIM_KEYS = ("robot0_joint_pos", "robot0_eef_pos", "robot0_eef_quat", "robot0_gripper_qpos", "object")
-EXPERT_PHASE_KEY = "expert_phase"  # obs/expert_phase (T, 1) float32: index into ep_meta["expert_phases"]
 
 
 def _drawn(pending: PendingFrames | None) -> bool:
@@ -83,19 +81,6 @@ class Policy(Protocol):
 
     def act(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Return the action for the low-dim observation dict."""
-
-
-def normalize_depth(depth: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Return robosuite-style normalized depth d = (1 - near/z) / (1 - near/far) in [0, 1]; 0 stays 0."""
-    z = np.asarray(depth, np.float64)
-    out = np.where(z > 0, (1.0 - near / np.maximum(z, 1e-12)) / (1.0 - near / far), 0.0)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
-def metric_from_normalized(d: np.ndarray, near: float, far: float) -> np.ndarray:
-    """Return metres from robosuite-style normalized depth (inverse of ``normalize_depth``)."""
-    d = np.asarray(d, np.float64)
-    return (near / (1.0 - d * (1.0 - near / far))).astype(np.float32)
 
 
 def _check_pointcloud_cameras(spec: SceneSpec, options: RecordingOptions) -> None:
@@ -174,6 +159,13 @@ class EpisodeRunner:
             policy: Policy | None = None) -> EpisodeResult:
         """Record episode ``index`` of the dataset with seed ``dataset_seed``, driven by ``policy`` (default: the
         task's scripted expert); a ``PolicyFailure`` from ``policy.act`` ends the episode as failed."""
+        return self.run_unfinished(dataset_seed, index, params, policy).finish()
+
+    def run_unfinished(self, dataset_seed: int, index: int, params: EpisodeParams | None = None,
+                       policy: Policy | None = None) -> UnfinishedEpisode:
+        """Step episode ``index`` as :meth:`run` does and return it before its frames are collected: its last
+        frames may still be drawing. ``finish()`` collects them and builds the record, on any thread, while this
+        runner records the next episode (the result is the same as :meth:`run`'s)."""
         params = params if params is not None else self.sample_params(dataset_seed, index)
         sim = self._world_for(params)
         from randomization.apply import begin_episode
@@ -184,9 +176,8 @@ class EpisodeRunner:
         horizon = self.options.max_steps or self.spec.task.horizon
         buf = EpisodeBuffer(self.options.cameras)
         phases = expert_phases(expert) if policy is None else ()
-        noise = (params, sensor_rng, stream(dataset_seed, index, "pointcloud"))
-        drawing: deque[PendingFrames | None] = deque()  # frames being drawn while the episode goes on, oldest first
-        drawing.append(self._begin_frames())
+        frames: list[PendingFrames | None] = [self._begin_frames()]  # one per observation, collected by finish()
+        undrawn: deque[PendingFrames | None] = deque(frames)  # those not yet seen drawn, oldest first
         buf.add_obs(obs, sim.backend.get_state(exact=False))
         buf.add_phase(expert, phases)
         success, reason = False, ""
@@ -201,72 +192,27 @@ class EpisodeRunner:
                 reason = result.info["failure_reason"]
                 break
             buf.add_step(action, result.reward)
-            while drawing and (len(drawing) >= RUN_AHEAD or _drawn(drawing[0])):
-                self._collect_frames(buf, drawing.popleft(), *noise)
+            while undrawn and (len(undrawn) >= RUN_AHEAD or _drawn(undrawn[0])):
+                _wait_drawn(undrawn.popleft())
             obs = result.obs
-            drawing.append(self._begin_frames())
+            frames.append(self._begin_frames())
+            undrawn.append(frames[-1])
             buf.add_obs(obs, sim.backend.get_state(exact=False))
             buf.add_phase(expert, phases)
             if result.terminated:
                 success = bool(result.info["success"])
                 break
-        while drawing:
-            self._collect_frames(buf, drawing.popleft(), *noise)
         if not success and not reason:
             reason = f"no success within {horizon} steps"
-        steps = len(buf.actions)
-        if steps == 0:
-            return EpisodeResult(index, False, reason or "no steps recorded", 0, None)
-        record = self._record(buf, dataset_seed, index, params, success, reason)
-        if phases:
-            record.ep_meta["expert_phases"] = list(phases)
-        return EpisodeResult(index, success, reason, steps, record)
+        world = WorldFacts(sim.backend.engine_version, self._model_text(),
+                           self._renderer.segmentation_ids if self._renderer is not None else {})
+        return UnfinishedEpisode(index, success, reason, buf, frames, self.options, self.spec, world,
+                                 (int(dataset_seed), params, sensor_rng, stream(dataset_seed, index, "pointcloud")),
+                                 phases)
 
     def _begin_frames(self) -> PendingFrames | None:
         """Start rendering the recorded cameras as the world is now (None without cameras)."""
         return None if self._renderer is None else self._renderer.render_async(list(self.options.cameras))
-
-    def _collect_frames(self, buf: EpisodeBuffer, pending: PendingFrames | None, params: EpisodeParams,
-                        sensor_rng: np.random.Generator, cloud_rng: np.random.Generator) -> None:
-        """Wait for ``pending``, add its frames (sensor noise applied) and their fused point cloud to ``buf``."""
-        frames: dict[str, Frame] = {}
-        if pending is not None:
-            from randomization.apply import apply_sensor_noise
-
-            frames = apply_sensor_noise(pending.result(), params, sensor_rng)
-        buf.add_frames(frames)
-        if self.options.pointcloud is not None:
-            cloud = fuse_pointcloud(frames, self.options.pointcloud, cloud_rng)
-            for key, value in (("pointcloud", cloud.xyz), ("pointcloud_rgb", cloud.rgb),
-                               ("pointcloud_seg", cloud.ids[:, None])):
-                buf.clouds.setdefault(key, []).append(value)
-
-    def _record(self, buf: EpisodeBuffer, seed: int, index: int, params: EpisodeParams, success: bool,
-                reason: str) -> EpisodeRecord:
-        sim = self._current_world()
-        obs, next_obs, cameras, final, dones = buf.arrays(self.options.depth_format)
-        T = len(buf.actions)
-        seg_ids = self._renderer.segmentation_ids if self._renderer is not None else {}
-        ep_meta = {
-            "scene": self.spec.model_dump(mode="json"),
-            "randomization": params.to_dict(),
-            "randomization_config": None if self.options.randomization is None
-            else self.options.randomization.to_dict(),
-            "quality": self.options.quality,
-            "depth_format": self.options.depth_format,
-            "max_steps": self.options.max_steps,  # --max-steps (None = the task horizon): needed to regenerate
-            "pointcloud": self.options.pointcloud,  # --pointcloud N (None: no point clouds)
-            "versions": versions(self.options.backend),
-            "final_frames_in": "next_obs_last",
-        }
-        return EpisodeRecord(
-            index=int(index), seed=int(seed), backend=self.options.backend,
-            engine_version=sim.backend.engine_version, scene_name=self.spec.name, success=bool(success),
-            failure_reason="" if success else reason, model_file=self._model_text(), ep_meta=ep_meta,
-            actions=np.stack(buf.actions).astype(np.float32), rewards=np.asarray(buf.rewards, np.float32),
-            dones=dones, states=np.stack(buf.states[:T]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
-            segmentation_ids=seg_ids, quality=self.options.quality, final_images=final,
-        )
 
     def _model_text(self) -> str:
         """Return the compiled model text of the current world (computed once per world)."""
@@ -299,96 +245,96 @@ class EpisodeRunner:
             self._sim = None
 
 
-class EpisodeBuffer:
-    """Per-step accumulation of one episode, turned into schema arrays by ``arrays``."""
-
-    def __init__(self, cameras: tuple[str, ...]):
-        self.lowdim: dict[str, list[np.ndarray]] = {k: [] for k in LOWDIM_KEYS}
-        self.images: dict[str, dict[str, list[np.ndarray]]] = {c: {} for c in cameras}
-        self.poses: dict[str, list[np.ndarray]] = {c: [] for c in cameras}
-        self.intrinsics: dict[str, Any] = {}
-        self.states: list[np.ndarray] = []
-        self.actions: list[np.ndarray] = []
-        self.rewards: list[float] = []
-        self.clouds: dict[str, list[np.ndarray]] = {}  # pointcloud, pointcloud_rgb, pointcloud_seg per snapshot
-        self.phases: list[int] = []  # expert phase index per observation (experts that declare PHASES)
-
-    def arrays(self, depth_format: str = "metric") -> tuple[dict, dict, dict, dict, np.ndarray]:
-        """Return (obs, next_obs low-dim, cameras, final image frames, dones) for T = recorded actions.
-
-        Image lists are freed while they are stacked, so an episode's peak memory stays ~1x its images.
-        """
-        T = len(self.actions)
-        obs = {k: np.stack(v[:T]).astype(np.float32) for k, v in self.lowdim.items()}
-        next_obs = {k: np.stack(v[1 : T + 1]).astype(np.float32) for k, v in self.lowdim.items()}
-        cameras: dict[str, CameraRecord] = {}
-        final: dict[str, np.ndarray] = {}
-        units = "m" if depth_format == "metric" else "normalized"
-        for cam, images in self.images.items():
-            intr = self.intrinsics[cam]
-            cameras[cam] = CameraRecord(
-                name=cam, K=np.asarray(intr.K, float), width=intr.width, height=intr.height,
-                distortion=np.asarray(intr.distortion, float), near=float(intr.near), far=float(intr.far),
-                depth_units=units, depth_kind="z", T_world_cam=np.stack(self.poses[cam][:T]),
-            )
-            for key, frames in images.items():
-                arr = np.stack(frames)
-                frames.clear()
-                if key == "depth" and units == "normalized":
-                    arr = normalize_depth(arr, intr.near, intr.far)
-                if key in ("depth", "segmentation"):
-                    arr = arr[..., None]
-                name = f"{cam}_{'image' if key == 'rgb' else key}"
-                obs[name] = arr[:T]
-                final[name] = arr[T : T + 1]
-        if self.phases:  # the expert's phase when it received each observation (docs/hdf5_format.md)
-            ph = np.asarray(self.phases, np.float32)[:, None]
-            obs[EXPERT_PHASE_KEY], next_obs[EXPERT_PHASE_KEY] = ph[:T], ph[1 : T + 1]
-        for key, values in self.clouds.items():  # point clouds: like images, the last snapshot is next_obs_last
-            arr = np.stack(values)
-            obs[key], final[key] = arr[:T], arr[T : T + 1]
-        dones = np.zeros(T, dtype=np.uint8)
-        dones[-1] = 1
-        return obs, next_obs, cameras, final, dones
-
-    def add_obs(self, obs: dict[str, np.ndarray], state: np.ndarray) -> None:
-        """Add one observation's low-dim values and the engine state it was taken in."""
-        for k in LOWDIM_KEYS:
-            self.lowdim[k].append(np.asarray(obs[k], np.float32))
-        self.states.append(state)
-
-    def add_frames(self, frames: dict[str, Frame]) -> None:
-        """Add one observation's camera frames (the recorded cameras; empty without cameras)."""
-        for cam, f in frames.items():
-            self.intrinsics[cam] = f.intrinsics
-            self.poses[cam].append(np.asarray(f.T_world_cam, np.float64))
-            for key, arr in (("rgb", f.rgb), ("depth", f.depth), ("segmentation", f.segmentation)):
-                if arr is not None:
-                    self.images[cam].setdefault(key, []).append(arr)
-
-    def add_phase(self, expert: Any, phases: tuple[str, ...]) -> None:
-        """Record the expert's current phase (its index in ``phases``) for the observation just added."""
-        if phases:
-            self.phases.append(phases.index(expert.phase))
-
-    def add_step(self, action: np.ndarray, reward: float) -> None:
-        self.actions.append(action)
-        self.rewards.append(float(reward))
+def _wait_drawn(pending: PendingFrames | None) -> None:
+    """Block until ``pending``'s frames are drawn (without decoding them)."""
+    if pending is not None:
+        pending.wait()
 
 
-def versions(backend: str) -> dict[str, str]:
-    """Return the versions that determine an episode's bytes (engine, numpy, robosynth)."""
-    return dict(_versions(backend))
+@dataclass(frozen=True)
+class WorldFacts:
+    """What a record takes from the world it was recorded in, read when its steps end (the world may be rebuilt
+    for the next episode before the record is built)."""
+
+    engine_version: str
+    model_text: str
+    segmentation_ids: dict[int, dict[str, str]]
 
 
-@functools.cache
-def _versions(backend: str) -> tuple[tuple[str, str], ...]:
-    from importlib import metadata
+@dataclass(eq=False)
+class UnfinishedEpisode:
+    """An episode whose steps are recorded and whose frames are not collected yet (the last ones may still be
+    drawing). It holds all it needs, so :meth:`finish` can run on another thread while the runner records the
+    next episode: the frames are collected in step order with the episode's own noise streams, so the record is
+    the one :meth:`EpisodeRunner.run` returns."""
 
-    out = {"numpy": np.__version__}
-    for pkg in ("robosynth", "mujoco" if backend == "mujoco" else "pybullet", "h5py"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "unknown"
-    return tuple(out.items())
+    index: int
+    success: bool
+    reason: str
+    buf: EpisodeBuffer
+    frames: list[PendingFrames | None]
+    options: RecordingOptions
+    spec: SceneSpec
+    world: WorldFacts
+    streams: tuple[int, EpisodeParams, np.random.Generator, np.random.Generator]  # seed, params, sensor, cloud
+    phases: tuple[str, ...]
+
+    @property
+    def steps(self) -> int:
+        """Return the number of recorded steps."""
+        return len(self.buf.actions)
+
+    def finish(self) -> EpisodeResult:
+        """Collect the frames (sensor noise applied, point clouds fused) and return the episode's result."""
+        seed, params, sensor_rng, cloud_rng = self.streams
+        for pending in self.frames:
+            _collect_frames(self.buf, pending, params, sensor_rng, cloud_rng, self.options.pointcloud)
+        self.frames = []
+        if self.steps == 0:
+            return EpisodeResult(self.index, False, self.reason or "no steps recorded", 0, None)
+        record = _record(self.buf, self.options, self.spec, self.world, seed, self.index, params, self.success,
+                         self.reason)
+        if self.phases:
+            record.ep_meta["expert_phases"] = list(self.phases)
+        return EpisodeResult(self.index, self.success, self.reason, self.steps, record)
+
+
+def _collect_frames(buf: EpisodeBuffer, pending: PendingFrames | None, params: EpisodeParams,
+                    sensor_rng: np.random.Generator, cloud_rng: np.random.Generator, pointcloud: int | None) -> None:
+    """Wait for ``pending``, add its frames (sensor noise applied) and their fused point cloud to ``buf``."""
+    frames: dict[str, Frame] = {}
+    if pending is not None:
+        from randomization.apply import apply_sensor_noise
+
+        frames = apply_sensor_noise(pending.result(), params, sensor_rng)
+    buf.add_frames(frames)
+    if pointcloud is not None:
+        cloud = fuse_pointcloud(frames, pointcloud, cloud_rng)
+        for key, value in (("pointcloud", cloud.xyz), ("pointcloud_rgb", cloud.rgb),
+                           ("pointcloud_seg", cloud.ids[:, None])):
+            buf.clouds.setdefault(key, []).append(value)
+
+
+def _record(buf: EpisodeBuffer, options: RecordingOptions, spec: SceneSpec, world: WorldFacts, seed: int,
+            index: int, params: EpisodeParams, success: bool, reason: str) -> EpisodeRecord:
+    obs, next_obs, cameras, final, dones = buf.arrays(options.depth_format)
+    T = len(buf.actions)
+    ep_meta = {
+        "scene": spec.model_dump(mode="json"),
+        "randomization": params.to_dict(),
+        "randomization_config": None if options.randomization is None else options.randomization.to_dict(),
+        "quality": options.quality,
+        "depth_format": options.depth_format,
+        "max_steps": options.max_steps,  # --max-steps (None = the task horizon): needed to regenerate
+        "pointcloud": options.pointcloud,  # --pointcloud N (None: no point clouds)
+        "versions": versions(options.backend),
+        "final_frames_in": "next_obs_last",
+    }
+    return EpisodeRecord(
+        index=int(index), seed=int(seed), backend=options.backend,
+        engine_version=world.engine_version, scene_name=spec.name, success=bool(success),
+        failure_reason="" if success else reason, model_file=world.model_text, ep_meta=ep_meta,
+        actions=np.stack(buf.actions).astype(np.float32), rewards=np.asarray(buf.rewards, np.float32),
+        dones=dones, states=np.stack(buf.states[:T]), obs=obs, next_obs_lowdim=next_obs, cameras=cameras,
+        segmentation_ids=world.segmentation_ids, quality=options.quality, final_images=final,
+    )

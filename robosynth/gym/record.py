@@ -13,7 +13,7 @@ import gymnasium as gym
 import numpy as np
 
 from robosynth.dataset import DatasetInfo, EpisodeRecord, build_index, episode_path, write_episode_file
-from robosynth.generate.recording import EpisodeBuffer, versions
+from robosynth.generate.buffer import EpisodeBuffer, versions
 
 
 class RecordEpisodes(gym.Wrapper):

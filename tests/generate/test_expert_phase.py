@@ -7,7 +7,8 @@ import numpy as np
 
 from randomization.load import load_scene_randomized
 from robosynth.dataset import DatasetInfo, verify_path, write_episode_file
-from robosynth.generate.recording import EXPERT_PHASE_KEY, EpisodeRunner, RecordingOptions
+from robosynth.generate.buffer import EXPERT_PHASE_KEY
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import scene_dir
 
 

@@ -29,7 +29,8 @@ from robosynth.generate import (
     parse_indices,
     selected_indices,
 )
-from robosynth.generate.recording import EpisodeRunner, RecordingOptions, metric_from_normalized
+from robosynth.generate.buffer import metric_from_normalized
+from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import load_scene
 from sim.backend import BACKEND_NAMES as BACKENDS
 from sim.errors import InputError

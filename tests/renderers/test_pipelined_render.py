@@ -1,5 +1,6 @@
 """Pipelined MuJoCo rendering (a GL thread draws while the caller steps) records the same frames as drawing on the
-caller's thread: per render, across a randomized episode with two cameras, sensor noise and point clouds."""
+caller's thread: per render, across a randomized episode with two cameras, sensor noise and point clouds, and with
+each episode finished (frames collected, record built) on another thread while the next one records."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import threading
 import numpy as np
 import pytest
 
-from randomization.load import preset
+from randomization.load import preset, validate_randomization
 from renderers.sensors import SceneRenderer
 from robosynth.generate.recording import EpisodeRunner, RecordingOptions
 from scenes.loader import load_scene
@@ -98,6 +99,51 @@ def test_pipelined_episodes_record_the_same_arrays_as_sequential_ones():
         np.testing.assert_array_equal(seq.states, piped.states)
         for cam in seq.cameras:
             np.testing.assert_array_equal(seq.cameras[cam].T_world_cam, piped.cameras[cam].T_world_cam)
+
+
+def _records_equal(a, b) -> None:
+    assert a is not None and b is not None
+    for name in ("obs", "final_images", "next_obs_lowdim"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.keys() == y.keys(), name
+        for key in x:
+            np.testing.assert_array_equal(x[key], y[key], err_msg=f"{name}/{key}")
+    for name in ("actions", "rewards", "dones", "states"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+    for cam in a.cameras:
+        np.testing.assert_array_equal(a.cameras[cam].T_world_cam, b.cameras[cam].T_world_cam)
+        np.testing.assert_array_equal(a.cameras[cam].K, b.cameras[cam].K)
+    assert (a.ep_meta, a.segmentation_ids, a.model_file, a.success) == (b.ep_meta, b.segmentation_ids, b.model_file,
+                                                                         b.success)
+
+
+DISTRACTORS = {"placement": {"distractors": {"count": {"dist": "choice", "values": [1, 2]}, "meshes": [3, 17],
+                                             "region": [[0.35, -0.3], [0.7, 0.3]]}}}
+
+
+@pytest.mark.parametrize("randomization", ["full", "distractors"])
+def test_an_episode_finished_on_another_thread_while_the_next_records_is_the_same(randomization):
+    """generate's in-process loop: episode i's last frames are collected and its record built on the writer thread
+    while episode i+1 resets (new textures, cameras; with distractors a rebuilt world) and records."""
+    cfg = preset("full", SMALL) if randomization == "full" else validate_randomization(DISTRACTORS, SMALL)
+    options = RecordingOptions(backend="mujoco", cameras=("agentview", "wrist"), randomization=cfg, max_steps=12,
+                               quality="fast", pointcloud=64)
+    runner = EpisodeRunner(SMALL, options, pipelined=True)
+    if randomization == "distractors":  # the world is rebuilt between these episodes
+        assert len({runner.sample_params(7, i).structural_key() for i in range(3)}) > 1
+    expected = [runner.run(7, i).record for i in range(3)]
+    finished = []
+    unfinished = runner.run_unfinished(7, 0)
+    for i in (1, 2):
+        finisher = threading.Thread(target=lambda u=unfinished: finished.append(u.finish()))
+        finisher.start()
+        unfinished = runner.run_unfinished(7, i)
+        finisher.join()
+    finished.append(unfinished.finish())
+    runner.close()
+    assert [r.index for r in finished] == [0, 1, 2]
+    for want, got in zip(expected, finished, strict=True):
+        _records_equal(want, got.record)
 
 
 def test_a_draw_error_is_raised_by_result_and_the_renderer_goes_on(monkeypatch):
