@@ -9,6 +9,9 @@ Every round runs each case once as a fresh child process, in an order shuffled w
   ``modalities: [rgb, depth]``;
 * ``gen RGB-D-seg``: the same with the built-in scene (RGB + depth + segmentation, generate's default);
 * ``gen RGB-D-seg W=2``: the same with ``--workers 2`` (local process pool);
+* ``gen RGB-D-seg W=1, 1 core``: the W=1 command pinned to one core (CPU affinity), so that W=2 on 2 cores next
+  to it is generate's scaling with cores, a core per worker (W=1 on its own keeps ~1.5 of 2 cores busy: its render,
+  rasterizer and writer threads, so W=2 next to *that* is bounded by the 2 cores, not by the pool);
 * ``env rgbd`` / ``env rgbd_seg``: ``gym.make("robosynth/PickPlace-v0", backend="mujoco", obs_mode=...,
   quality="fast", resolution=(128, 128), cameras=["agentview"])`` stepped with uniform random actions, timed
   step calls only (benchmarks/peers/robosynth_cases.py ``mj_rgbd_fast`` / ``mj_rgbdseg_fast``, the env rates the
@@ -98,10 +101,12 @@ def reap_orphans() -> None:
             return
 
 
-def run_child(cmd: list[str]) -> tuple[float, float, float, str]:
-    """Run ``cmd``; return (wall s, CPU s of it and all its descendants, other processes' load in cores, stdout)."""
+def run_child(cmd: list[str], cpus: set[int] | None = None) -> tuple[float, float, float, str]:
+    """Run ``cmd`` (on the cores ``cpus`` only, when given); return (wall s, CPU s of it and all its descendants,
+    other processes' load in cores, stdout)."""
+    pin = None if cpus is None else (lambda: os.sched_setaffinity(0, cpus))
     k0, busy0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), busy_seconds(), time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=child_env(), capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=child_env(), capture_output=True, text=True, preexec_fn=pin)
     wall = time.perf_counter() - t0
     reap_orphans()
     k1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -122,12 +127,13 @@ def recorded_steps(out: Path) -> tuple[int, int]:
     return len(files), steps
 
 
-def gen_case(scene: str, episodes: int, workers: int, root: Path) -> dict[str, float]:
-    """Run the generate command once into a fresh directory; return its measurements."""
+def gen_case(scene: str, episodes: int, workers: int, root: Path, cpus: set[int] | None = None) -> dict[str, float]:
+    """Run the generate command once into a fresh directory (on ``cpus`` only, when given); return its
+    measurements."""
     out = root / f"gen_{time.monotonic_ns()}"
     cmd = [sys.executable, "-m", "robosynth", "generate", scene, *GEN_ARGS, "--episodes", str(episodes),
            "--workers", str(workers), "--out", str(out)]
-    wall, cpu, other, _ = run_child(cmd)
+    wall, cpu, other, _ = run_child(cmd, cpus)
     n, steps = recorded_steps(out)
     shutil.rmtree(out)
     if n != episodes:
@@ -158,6 +164,7 @@ def run_rounds(args: argparse.Namespace, root: Path) -> dict[str, list[dict[str,
         "gen_rgbd": lambda: gen_case(scene_rgbd, args.episodes, 1, root),
         "gen_seg": lambda: gen_case("pick_place", args.episodes, 1, root),
         "gen_seg_w2": lambda: gen_case("pick_place", args.episodes, 2, root),
+        "gen_seg_1core": lambda: gen_case("pick_place", args.episodes, 1, root, one_core()),
         "gen_1": lambda: gen_case("pick_place", 1, 1, root),
         "env_rgbd": lambda: env_case("mj_rgbd_fast", args.seconds),
         "env_seg": lambda: env_case("mj_rgbdseg_fast", args.seconds),
@@ -174,6 +181,11 @@ def run_rounds(args: argparse.Namespace, root: Path) -> dict[str, list[dict[str,
         print(f"round {r + 1}/{args.rounds}: gen RGB-D {results['gen_rgbd'][-1]['sps']:.0f} steps/s, env rgbd "
               f"{results['env_rgbd'][-1]['sps']:.0f}", file=sys.stderr, flush=True)
     return results
+
+
+def one_core() -> set[int]:
+    """Return one core this process may run on (the first of its CPU affinity)."""
+    return {min(os.sched_getaffinity(0))}
 
 
 def med(rows: list[dict[str, float]], key: str) -> float:
@@ -220,6 +232,7 @@ def table(res: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> s
         gen_row("generate, RGB-D-seg (W=1)", res["gen_seg"], res["env_seg"], "env rgbd_seg")
         + [f"{paired(res['gen_seg'], res['env_seg_expert']):.2f}x env rgbd_seg, expert"],
         gen_row("generate, RGB-D-seg, W=2", res["gen_seg_w2"], res["gen_seg"], "W=1") + ["-"],
+        gen_row("generate, RGB-D-seg, W=1 pinned to 1 core", res["gen_seg_1core"], res["gen_seg"], "W=1") + ["-"],
         env_row("env.step, obs_mode=rgbd, random actions", res["env_rgbd"]) + ["-"],
         env_row("env.step, obs_mode=rgbd_seg, random actions", res["env_seg"]) + ["-"],
         env_row("env.step, obs_mode=rgbd, expert actions", res["env_rgbd_expert"]) + ["-"],
@@ -246,7 +259,9 @@ def table(res: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> s
         f"**{paired(res['gen_seg_w2'], res['gen_seg']):.2f}x** (CPU s/episode W=1 "
         f"{med(res['gen_seg'], 'cpu_ep'):.3f}, W=2 {med(res['gen_seg_w2'], 'cpu_ep'):.3f}: on 2 cores W=2 can reach "
         "at most (2 cores / W=1's cores busy) x (W=1's CPU s/episode / W=2's) of W=1's rate, less whatever else "
-        "runs: W=1 already keeps more than one core busy (llvmpipe's rasterizer threads, the writer thread).",
+        "runs: W=1 already keeps more than one core busy (llvmpipe's rasterizer threads, the writer thread). "
+        f"With a core per worker, W=2 on 2 cores is **{paired(res['gen_seg_w2'], res['gen_seg_1core']):.2f}x** "
+        "W=1 pinned to 1 core (generate's scaling with cores; the pool's own overhead is the rest).",
         "",
         f"Start-up of a W=1 command (from a 1-episode run: its wall minus one steady episode of "
         f"{s['per_episode']:.3f} s): **{s['fixed']:.2f} s** fixed, of which interpreter + imports "
