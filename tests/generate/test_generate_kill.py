@@ -25,12 +25,13 @@ ARGS = ["pick_place", "--backend", "mujoco", "--episodes", str(N), "--seed", str
         "--resolution", "32x32", "--max-steps", str(MAX_STEPS), "--keep-failed"]
 
 
-def start(out: Path, *extra: str) -> subprocess.Popen:
-    """Start ``robosynth generate`` on the test request in the background."""
+def start(out: Path, *extra: str, args: list[str] = ARGS) -> subprocess.Popen:
+    """Start ``robosynth generate`` on the test request in the background (Ctrl-C reaches it even where this
+    process was started with SIGINT ignored, as a shell's background job is)."""
     env = {k: v for k, v in os.environ.items() if k != "ROBOSYNTH_DEBUG"}
-    return subprocess.Popen([sys.executable, "-m", "robosynth", "generate", *ARGS, "--out", str(out), *extra],
+    return subprocess.Popen([sys.executable, "-m", "robosynth", "generate", *args, "--out", str(out), *extra],
                             cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(cond: Callable[[], bool], proc: subprocess.Popen, timeout: float = 60.0, poll: float = 0.005) -> None:
@@ -164,3 +165,31 @@ def test_kill9_at_several_moments_then_resume_equals_uninterrupted_run(tmp_path,
     a, b = dump(out / "dataset.hdf5"), dump(ref / "dataset.hdf5")
     assert_same(a, b)
     assert len([k for k in a if k.endswith("/actions")]) == N
+
+
+def test_ctrl_c_keeps_every_finished_episode_exits_130_and_resume_completes(tmp_path, run_cli):
+    """Ctrl-C while one episode records and the one before it is finished and written on the writer thread: the
+    write in flight completes, the command says how to resume and exits 130, and ``--resume`` gives the dataset
+    of an uninterrupted run."""
+    n = 20
+    args = [*ARGS[:ARGS.index("--episodes") + 1], str(n), *ARGS[ARGS.index("--episodes") + 2:]]
+    out = tmp_path / "interrupted"
+    p = start(out, args=args)
+    wait_for(lambda: n_files(out) >= 1, p)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    lines = err.decode().strip().splitlines()
+    assert p.returncode == 130, lines
+    assert "--resume" in lines[-1] and "Traceback" not in err.decode()
+    assert 1 <= n_files(out) < n
+    assert_only_complete_files(out)
+    assert tmp_files(out) == []  # the write in flight was completed, not torn
+    res = run_cli("generate", *args, "--out", out, "--resume")
+    assert res.rc == 0, res.stderr
+    ref = tmp_path / "ref"
+    generate(GenerateRequest(scene="pick_place", backend="mujoco", episodes=n, seed=SEED, cameras=("agentview",),
+                             resolution=(32, 32), max_steps=MAX_STEPS, keep_failed=True), ref)
+    for i in range(n):
+        assert_same(dump(episode_path(out, i)), dump(episode_path(ref, i)))
+    assert_same(dump(out / "dataset.hdf5"), dump(ref / "dataset.hdf5"))
+
