@@ -265,6 +265,12 @@ def prestart_gl_thread(width: int = 64, height: int = 64) -> None:
         _PRESTARTED.append(start_gl_thread(width, height))
 
 
+def close_prestarted_gl_thread() -> None:
+    """Close the GL thread :func:`prestart_gl_thread` started if nothing took it (a run with no episode to record)."""
+    while _PRESTARTED:
+        _PRESTARTED.pop().close()
+
+
 def _add_spare_context(gl: GLThread, width: int, height: int) -> None:
     from renderers.mujoco_context import add_spare_context  # imports mujoco: on the GL thread, not the caller's
 

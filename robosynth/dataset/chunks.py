@@ -82,7 +82,8 @@ def is_direct_gzip(a: np.ndarray, filters: dict[str, Any]) -> bool:
 def write_direct_gzip(g: h5py.Group, rel: str, a: np.ndarray, filters: dict[str, Any],
                       chunks: list[bytes] | None = None) -> h5py.Dataset:
     """Create dataset ``rel`` of ``g`` with ``filters`` and one chunk per frame, writing precompressed
-    ``chunks`` (default: :func:`deflate_frames` of ``a``); the file equals ``create_dataset(data=a)``'s."""
+    ``chunks`` (default: :func:`deflate_frames` of ``a`` by :func:`chunk_deflater`'s choice). HDF5 reads back
+    ``a``; with zlib the file also equals ``create_dataset(data=a)``'s byte for byte."""
     if chunks is None:
         shuffle = bool(filters.get("shuffle"))
         deflater = chunk_deflater(int(filters["compression_opts"]), shuffle)

@@ -364,14 +364,19 @@ def episode_checksum(ep: EpisodeRecord) -> str:
     return h.hexdigest()
 
 
+def _signature(actions: Any, obs: Iterable[tuple[str, Any]], next_obs: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """Return {key: (per-step shape, dtype str)} of arrays or h5py datasets (anything with .shape and .dtype)."""
+    sig: dict[str, Any] = {"actions": (actions.shape[1:], actions.dtype.str)}
+    for sub, items in (("obs", obs), ("next_obs", next_obs)):
+        for k, d in items:
+            sig[f"{sub}/{k}"] = (d.shape[1:], d.dtype.str)
+    return sig
+
+
 def demo_signature(g: Any) -> dict[str, Any]:
     """Return per-step shapes and dtypes of a demo's actions, obs and next_obs (equal across demos; ``g`` is the
     demo's h5py group)."""
-    sig: dict[str, Any] = {"actions": (g["actions"].shape[1:], g["actions"].dtype.str)}
-    for sub in ("obs", "next_obs"):
-        for k, d in g.get(sub, {}).items():
-            sig[f"{sub}/{k}"] = (d.shape[1:], d.dtype.str)
-    return sig
+    return _signature(g["actions"], g.get("obs", {}).items(), g.get("next_obs", {}).items())
 
 
 def record_signature(ep: EpisodeRecord) -> dict[str, Any]:
@@ -379,8 +384,4 @@ def record_signature(ep: EpisodeRecord) -> dict[str, Any]:
     next_obs holds the low-dim keys and, where ``ep`` has their final frames, the image keys (virtual datasets
     shaped like obs). Keys come in the order an h5py group lists them (by name)."""
     next_obs = {**{k: ep.obs[k] for k in ep.final_images}, **ep.next_obs_lowdim}
-    sig: dict[str, Any] = {"actions": (ep.actions.shape[1:], ep.actions.dtype.str)}
-    for sub, arrays in (("obs", ep.obs), ("next_obs", next_obs)):
-        for k in sorted(arrays):
-            sig[f"{sub}/{k}"] = (arrays[k].shape[1:], arrays[k].dtype.str)
-    return sig
+    return _signature(ep.actions, sorted(ep.obs.items()), sorted(next_obs.items()))

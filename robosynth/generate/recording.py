@@ -35,7 +35,7 @@ RUN_AHEAD = 32
 
 
 def _drawn(pending: PendingFrames | None) -> bool:
-    """Return True when ``pending``'s frames are ready to collect without waiting."""
+    """Return True when ``pending``'s frames are drawn (collecting them will not wait)."""
     return pending is None or pending.done()
 
 

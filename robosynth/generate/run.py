@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from renderers.sensors import prestart_gl_thread
+from renderers.sensors import close_prestarted_gl_thread, prestart_gl_thread
 from robosynth.dataset import build_index, list_episode_files
 from robosynth.generate.directory import check_output_dir, done_indices, kept_failures, load_or_store_request
 from robosynth.generate.executors import run_jobs
@@ -64,8 +64,12 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
     if executor == "local" and workers == 1 and req.backend == "mujoco" and req.cameras != () and req.episodes:
         prestart_gl_thread()  # MuJoCo's import and the GL context start beside the world build (docs/performance.md)
     session = ray_session(ray or RayOptions(), workers, on_info) if executor == "ray" else contextlib.nullcontext()
-    with session:  # a wrong cluster address is refused before anything is written
-        return _generate(req, job, out, workers, executor, resume, explicit, ray, stats, progress, on_start, on_retry)
+    try:
+        with session:  # a wrong cluster address is refused before anything is written
+            return _generate(req, job, out, workers, executor, resume, explicit, ray, stats, progress, on_start,
+                             on_retry)
+    finally:
+        close_prestarted_gl_thread()  # left unused when no episode was recorded here (e.g. all done on --resume)
 
 
 def _generate(req: GenerateRequest, job: Job, out: Path, workers: int, executor: str, resume: bool,

@@ -3,6 +3,8 @@ keeps a closed renderer's platform context and gives it to the next world, which
 
 from __future__ import annotations
 
+import threading
+
 import mujoco
 import numpy as np
 import pytest
@@ -136,8 +138,7 @@ def test_warm_up_runs_once_per_kind_and_context():
 def test_prestart_hands_its_thread_to_the_next_start_once():
     from renderers import sensors
 
-    while sensors._PRESTARTED:  # one left by another test's generate() run in this process
-        sensors._PRESTARTED.pop().close()
+    sensors.close_prestarted_gl_thread()  # none is left by generate() runs; this makes sure
     sensors.prestart_gl_thread()
     sensors.prestart_gl_thread()  # at most one waits
     assert len(sensors._PRESTARTED) == 1
@@ -150,6 +151,20 @@ def test_prestart_hands_its_thread_to_the_next_start_once():
     finally:
         taken.close()
         other.close()
+
+
+def test_generate_closes_a_prestarted_thread_no_episode_took(tmp_path):
+    """A resumed run with every episode done records nothing: the GL thread it started ahead does not linger."""
+    from renderers import sensors
+    from robosynth.generate import GenerateRequest, generate
+
+    req = GenerateRequest(scene="pick_place", backend="mujoco", episodes=1, seed=0, cameras=("agentview",),
+                          resolution=(32, 32), max_steps=3, keep_failed=True)
+    generate(req, tmp_path / "ds")
+    before = {t.ident for t in threading.enumerate() if t.name == "robosynth-gl"}
+    generate(req, tmp_path / "ds", resume=True)  # nothing left to record
+    assert not sensors._PRESTARTED
+    assert {t.ident for t in threading.enumerate() if t.name == "robosynth-gl"} <= before
 
 
 def test_warm_up_is_left_to_mujoco_on_other_gl_platforms(monkeypatch):
