@@ -6,36 +6,40 @@ them (:mod:`robosynth.generate.ray_exec`). A worker that dies costs only the epi
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from pathlib import Path
 
 from robosynth.generate.directory import tmp_dirs
 from robosynth.generate.jobs import (
+    EPISODE_STAGES,
     Job,
-    finish_and_store,
+    begin_episode,
+    end_episode,
     finished_result,
     give_up_episode,
-    record_episode_unfinished,
     run_episode,
 )
 from robosynth.generate.pool import EpisodePool
 from robosynth.generate.ray_exec import RayOptions, run_ray
+from robosynth.generate.writer_thread import writer_thread
 from sim.errors import InputError
 from sim.files import pid_alive
 
 
-def _pool_init(parent_pid: int) -> None:
-    """Pool worker setup: one BLAS thread, one llvmpipe rasterizer thread (W workers already fill the cores:
-    measured 5 % less CPU per episode and wall time with 2 workers on 2 cores), and die with the parent
-    (``kill -9`` must not leave orphans). Set before the worker's first GL context, which reads it."""
+def _pool_init(parent_pid: int, rasterizer_threads: int = 1) -> None:
+    """Pool worker setup: one BLAS thread, ``rasterizer_threads`` llvmpipe rasterizer threads (its share of the
+    cores: one where W workers already fill them, measured 5 % less CPU per episode and wall time with 2 workers on
+    2 cores), and die with the parent (``kill -9`` must not leave orphans). Set before the worker's first GL
+    context, which reads it."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("LP_NUM_THREADS", "1")
+    os.environ.setdefault("LP_NUM_THREADS", str(rasterizer_threads))
     _die_with_parent(parent_pid)
 
 
@@ -77,22 +81,6 @@ def usable_cores() -> int:
     return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
 
 
-WRITER_NICE = 10
-"""How much lower the writer thread's priority is than the process's (Linux): the recording and render threads get
-the cores first and the writer the time they leave, which is what it needs (docs/performance.md, "Writer thread")."""
-
-
-def lower_thread_priority(by: int = WRITER_NICE) -> None:
-    """Raise the calling thread's nice value by ``by`` (Linux, where a thread has its own; elsewhere nothing)."""
-    if not sys.platform.startswith("linux"):
-        return  # on other systems PRIO_PROCESS takes a process id, not a thread's
-    tid = threading.get_native_id()
-    try:
-        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + by)
-    except OSError:  # not permitted: the writer runs at the process's priority
-        pass
-
-
 def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
     """Record the episodes in this process, each finished (its last frames collected, its record built) and
     written on a writer thread while the next one records: the render thread draws an episode's last frames while
@@ -102,16 +90,14 @@ def run_in_process(job: Job, out: str, indices: list[int]) -> Iterator[dict]:
     write error is raised here, after the writes already finished. On any exit (error, Ctrl-C, the caller
     stopping early) the write in flight completes first, so a recorded episode is never left half-written.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="robosynth-writer",
-                            initializer=lower_thread_priority) as writer:
+    with writer_thread() as writer:
         pending: Future[dict] | None = None
         try:
             for i in indices:
-                t0 = time.perf_counter()
-                episode = record_episode_unfinished(job, i)
+                begun = begin_episode(job, i)
                 if pending is not None:
                     yield pending.result()
-                pending = writer.submit(finish_and_store, job, out, episode, time.perf_counter() - t0)
+                pending = writer.submit(end_episode, job, out, begun)
             if pending is not None:
                 done, pending = pending, None
                 yield done.result()
@@ -140,8 +126,13 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
     if workers == 1 or len(indices) <= 1:
         yield from run_in_process(job, out, indices)
         return
-    job = job.with_render_thread(usable_cores() / workers)
-    pool = EpisodePool(run_episode, job, out, workers, init=_pool_init, tmp_dirs=tmp_dirs(Path(out)),
+    cores = usable_cores() / workers
+    job = job.with_render_thread(cores)
+    # With 2 or more cores each, a worker records one episode while its writer thread writes the previous one, as
+    # the in-process executor does; with fewer, the writer thread only competes (measured 2 % slower on 2 cores).
+    pool = EpisodePool(EPISODE_STAGES if job.render_thread else run_episode, job, out, workers,
+                       init=functools.partial(_pool_init, rasterizer_threads=max(1, int(cores))),
+                       tmp_dirs=tmp_dirs(Path(out)),
                        on_give_up=lambda index, reason: give_up_episode(out, index, reason), on_retry=on_retry,
                        recover=lambda index: finished_result(out, index), backend=job.request.backend)
     yield from pool.run(indices)

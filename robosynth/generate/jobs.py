@@ -19,6 +19,7 @@ from randomization.config import RandomizationConfig
 from randomization.load import load_scene_randomized
 from robosynth.dataset import DatasetError, episode_path, open_dataset_file, write_bytes_atomic, write_episode
 from robosynth.generate.directory import failed_marker, write_failed_marker
+from robosynth.generate.pool import Stages
 from robosynth.generate.recording import EpisodeResult, EpisodeRunner, RecordingOptions, UnfinishedEpisode
 from robosynth.generate.request import GenerateRequest, dataset_info
 from scenes.loader import scene_dir as scene_folder
@@ -36,6 +37,11 @@ class Job:
     scene_dir: str | None
     randomization_json: str | None
     render_thread: bool = True
+
+    @property
+    def draws_mujoco_frames(self) -> bool:
+        """Whether its episodes draw MuJoCo camera frames (a MuJoCo backend and at least one camera)."""
+        return self.request.backend == "mujoco" and self.request.cameras != ()
 
     def with_render_thread(self, cores_per_episode: float) -> Job:
         """Return this job drawing on a render thread only where each episode has 2 or more cores to itself
@@ -104,6 +110,24 @@ def record_episode_unfinished(job: Job, index: int) -> UnfinishedEpisode:
     """:func:`record_episode` up to the end of its steps: ``.finish()`` collects its frames and builds the record
     (the same record), possibly on another thread while this process's runner records the next episode."""
     return _runner(job).run_unfinished(job.request.seed, index)
+
+
+def begin_episode(job: Job, index: int) -> tuple[UnfinishedEpisode, float]:
+    """The first stage of an episode on a worker that overlaps them: :func:`record_episode_unfinished`, and the
+    seconds it took (:data:`EPISODE_STAGES`)."""
+    t0 = time.perf_counter()
+    return record_episode_unfinished(job, index), time.perf_counter() - t0
+
+
+def end_episode(job: Job, out: str, begun: tuple[UnfinishedEpisode, float]) -> dict[str, Any]:
+    """The second stage: finish and store what :func:`begin_episode` returned; the same summary as
+    :func:`run_episode`."""
+    episode, seconds = begun
+    return finish_and_store(job, out, episode, seconds)
+
+
+EPISODE_STAGES = Stages(begin_episode, end_episode)
+""":func:`run_episode` in two stages, for pool workers that write one episode while they record the next."""
 
 
 def finish_and_store(job: Job, out: str, episode: UnfinishedEpisode, seconds: float = 0.0) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def generate(req: GenerateRequest, out: Path, *, workers: int = 1, executor: str
     selected_indices(req)
     check_output_dir(out, resume)
     job = make_job(req)  # validates scene, backend, cameras, randomization before touching the disk
-    if executor == "local" and workers == 1 and req.backend == "mujoco" and req.cameras != () and req.episodes:
+    if executor == "local" and workers == 1 and job.draws_mujoco_frames and req.episodes:
         prestart_gl_thread()  # MuJoCo's import and the GL context start beside the world build (docs/performance.md)
     session = ray_session(ray or RayOptions(), workers, on_info) if executor == "ray" else contextlib.nullcontext()
     try:

@@ -16,7 +16,7 @@ import pytest
 import robosynth.generate.jobs as jobs
 from robosynth.cli.app import invoke
 from robosynth.dataset import DatasetError, list_episode_files, tmp_files
-from robosynth.generate import GenerateRequest, generate
+from robosynth.generate import GenerateRequest, generate, writer_thread
 from robosynth.generate.jobs import make_job, run_episode
 
 N = 4
@@ -92,17 +92,17 @@ def test_the_writer_thread_runs_below_the_recording_threads_priority(tmp_path, m
     from robosynth.generate import executors
 
     seen: dict[str, int] = {}
-    store = executors.finish_and_store
+    store = executors.end_episode
 
     def spy(*args, **kwargs):
         seen["writer"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
         seen["thread"] = threading.get_ident()
         return store(*args, **kwargs)
 
-    monkeypatch.setattr(executors, "finish_and_store", spy)
+    monkeypatch.setattr(executors, "end_episode", spy)
     main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
     summary = generate(dataclasses.replace(REQ, episodes=1), tmp_path / "out")
     assert summary.written == 1
-    assert seen["writer"] == min(19, main + executors.WRITER_NICE)
+    assert seen["writer"] == min(19, main + writer_thread.WRITER_NICE)
     assert seen["thread"] != threading.get_ident()  # the episode was finished and written on the writer thread
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main  # the caller's thread is untouched
