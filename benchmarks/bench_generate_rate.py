@@ -20,6 +20,9 @@ Every round runs each case once as a fresh child process, in an order shuffled w
   actions, i.e. the episodes ``generate`` records (``mj_rgbd_fast_expert`` / ``mj_rgbdseg_fast_expert``; the
   expert's ``act`` and the resets untimed). Random actions keep the arm away from the cube and mostly out of the
   camera's view, which makes their frames and contacts cheaper: the same work as ``generate``'s is this case;
+* ``gen RGB-D-seg, pool of 1``: the W=1 command with its episodes on a local pool of one worker that has every
+  core (benchmarks/pool_worker_child.py), set up as each worker of W on a machine with W x as many cores: what a
+  pool worker records at, next to the in-process command, where this machine cannot give W=2 two cores per worker;
 * ``gen 1 episode`` and ``imports``: the start-up split (see the table's notes).
 
 generate's steps/s is recorded steps / the command's whole wall time (interpreter start, imports, world build,
@@ -50,6 +53,7 @@ import yaml
 from _common import REPO_ROOT, environment_line, markdown_table, shown_args
 
 PEERS_CHILD = REPO_ROOT / "benchmarks" / "peers" / "robosynth_cases.py"
+POOL_CHILD = REPO_ROOT / "benchmarks" / "pool_worker_child.py"
 BUILTIN_SCENE = REPO_ROOT / "scenes" / "builtin" / "pick_place.yaml"
 GEN_ARGS = ["--backend", "mujoco", "--cameras", "agentview", "--resolution", "128x128", "--quality", "fast",
             "--seed", "0"]
@@ -127,11 +131,13 @@ def recorded_steps(out: Path) -> tuple[int, int]:
     return len(files), steps
 
 
-def gen_case(scene: str, episodes: int, workers: int, root: Path, cpus: set[int] | None = None) -> dict[str, float]:
-    """Run the generate command once into a fresh directory (on ``cpus`` only, when given); return its
-    measurements."""
+def gen_case(scene: str, episodes: int, workers: int, root: Path, cpus: set[int] | None = None,
+             pool_of_one: bool = False) -> dict[str, float]:
+    """Run the generate command once into a fresh directory (on ``cpus`` only, when given; with ``pool_of_one``,
+    its episodes on a pool of one worker: benchmarks/pool_worker_child.py); return its measurements."""
     out = root / f"gen_{time.monotonic_ns()}"
-    cmd = [sys.executable, "-m", "robosynth", "generate", scene, *GEN_ARGS, "--episodes", str(episodes),
+    prog = [str(POOL_CHILD)] if pool_of_one else ["-m", "robosynth"]
+    cmd = [sys.executable, *prog, "generate", scene, *GEN_ARGS, "--episodes", str(episodes),
            "--workers", str(workers), "--out", str(out)]
     wall, cpu, other, _ = run_child(cmd, cpus)
     n, steps = recorded_steps(out)
@@ -165,6 +171,7 @@ def run_rounds(args: argparse.Namespace, root: Path) -> dict[str, list[dict[str,
         "gen_seg": lambda: gen_case("pick_place", args.episodes, 1, root),
         "gen_seg_w2": lambda: gen_case("pick_place", args.episodes, 2, root),
         "gen_seg_1core": lambda: gen_case("pick_place", args.episodes, 1, root, one_core()),
+        "gen_seg_pool1": lambda: gen_case("pick_place", args.episodes, 1, root, pool_of_one=True),
         "gen_1": lambda: gen_case("pick_place", 1, 1, root),
         "env_rgbd": lambda: env_case("mj_rgbd_fast", args.seconds),
         "env_seg": lambda: env_case("mj_rgbdseg_fast", args.seconds),
@@ -181,6 +188,11 @@ def run_rounds(args: argparse.Namespace, root: Path) -> dict[str, list[dict[str,
         print(f"round {r + 1}/{args.rounds}: gen RGB-D {results['gen_rgbd'][-1]['sps']:.0f} steps/s, env rgbd "
               f"{results['env_rgbd'][-1]['sps']:.0f}", file=sys.stderr, flush=True)
     return results
+
+
+def usable_cores() -> int:
+    """Return the cores this process may run on."""
+    return len(os.sched_getaffinity(0))
 
 
 def one_core() -> set[int]:
@@ -233,6 +245,8 @@ def table(res: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> s
         + [f"{paired(res['gen_seg'], res['env_seg_expert']):.2f}x env rgbd_seg, expert"],
         gen_row("generate, RGB-D-seg, W=2", res["gen_seg_w2"], res["gen_seg"], "W=1") + ["-"],
         gen_row("generate, RGB-D-seg, W=1 pinned to 1 core", res["gen_seg_1core"], res["gen_seg"], "W=1") + ["-"],
+        gen_row("generate, RGB-D-seg, a pool of 1 worker with every core", res["gen_seg_pool1"], res["gen_seg"],
+                "W=1") + ["-"],
         env_row("env.step, obs_mode=rgbd, random actions", res["env_rgbd"]) + ["-"],
         env_row("env.step, obs_mode=rgbd_seg, random actions", res["env_seg"]) + ["-"],
         env_row("env.step, obs_mode=rgbd, expert actions", res["env_rgbd_expert"]) + ["-"],
@@ -261,7 +275,10 @@ def table(res: dict[str, list[dict[str, float]]], args: argparse.Namespace) -> s
         "at most (2 cores / W=1's cores busy) x (W=1's CPU s/episode / W=2's) of W=1's rate, less whatever else "
         "runs: W=1 already keeps more than one core busy (llvmpipe's rasterizer threads, the writer thread). "
         f"With a core per worker, W=2 on 2 cores is **{paired(res['gen_seg_w2'], res['gen_seg_1core']):.2f}x** "
-        "W=1 pinned to 1 core (generate's scaling with cores; the pool's own overhead is the rest).",
+        "W=1 pinned to 1 core (generate's scaling with cores; the pool's own overhead is the rest). A pool worker "
+        f"with the {usable_cores()} cores this machine has, as each worker of W on W x that many cores would have "
+        f"(render thread, two stages), records at **{paired(res['gen_seg_pool1'], res['gen_seg']):.2f}x** the "
+        "in-process W=1 command's rate (the fork server's start-up is the difference).",
         "",
         f"Start-up of a W=1 command (from a 1-episode run: its wall minus one steady episode of "
         f"{s['per_episode']:.3f} s): **{s['fixed']:.2f} s** fixed, of which interpreter + imports "
