@@ -5,6 +5,7 @@ given up), and an error in either stage reaches the caller."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,17 @@ def test_workers_with_two_cores_each_record_in_two_stages_and_write_the_one_work
     assert summary.written == N and [p.fn for p in pools] == [EPISODE_STAGES] and pools[0].depth == 2
     assert pools[0].job.render_thread
     assert tmp_files(out) == [] and sorted(list_episode_files(out)) == list(range(N))
+    assert_same_episodes(out, reference, list(range(N)))
+    assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
+
+
+def test_staged_pybullet_workers_write_the_one_worker_dataset(tmp_path, monkeypatch):
+    req = dataclasses.replace(REQUEST, backend="pybullet")
+    reference = tmp_path / "ref"
+    assert generate(req, reference).written == N
+    monkeypatch.setattr(executors, "usable_cores", lambda: 4)
+    out = tmp_path / "ds"
+    assert generate(req, out, workers=2).written == N
     assert_same_episodes(out, reference, list(range(N)))
     assert_same(dump(out / "dataset.hdf5"), dump(reference / "dataset.hdf5"))
 
