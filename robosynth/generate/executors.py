@@ -126,6 +126,13 @@ def run_jobs(job: Job, out: str, indices: list[int], workers: int = 1, executor:
     if workers == 1 or len(indices) <= 1:
         yield from run_in_process(job, out, indices)
         return
+    yield from run_local_pool(job, out, indices, workers, on_retry)
+
+
+def run_local_pool(job: Job, out: str, indices: list[int], workers: int,
+                   on_retry: RetryFn | None = None) -> Iterator[dict]:
+    """Record the episodes on a local pool of ``workers`` processes (see :func:`run_jobs`), each set up for its
+    share of this process's cores."""
     cores = usable_cores() / workers
     job = job.with_render_thread(cores)
     # With 2 or more cores each, a worker records one episode while its writer thread writes the previous one, as
